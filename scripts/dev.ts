@@ -1,0 +1,103 @@
+// `npm run dev`: embedded PostgreSQL (.data/postgres), the driver's WebSocket bridge, migrations,
+// a demo account, then `wrangler dev --test-scheduled`. Ctrl-C stops everything it started.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { openDatabase } from "../src/db/client.ts";
+import { runMigrations } from "../src/db/migrations/runner.ts";
+import { connectSession } from "./local/database-url.ts";
+import { startDbProxy } from "./local/db-proxy.ts";
+import { chooseAdminToken, ensureDemoCredentials, readDevVars, writeDevVars } from "./local/dev-credentials.ts";
+import { freePort, startEmbeddedPostgres } from "./local/embedded-postgres.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const dataDir = path.join(root, ".data");
+const port = Number(process.env.PORT ?? 8787);
+const say = (line: string) => console.log(`[dev] ${line}`);
+
+mkdirSync(dataDir, { recursive: true });
+say("starting PostgreSQL (.data/postgres)");
+const postgres = await startEmbeddedPostgres({
+  dataDir: path.join(dataDir, "postgres"),
+  port: Number(process.env.LEASEHOLD_PG_PORT ?? (await freePort())),
+  persistent: true,
+});
+const proxy = await startDbProxy({ targetHost: postgres.host, targetPort: postgres.port });
+const proxyAddress = `127.0.0.1:${proxy.port}`;
+
+let wrangler: ChildProcess | undefined;
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (wrangler?.pid && wrangler.exitCode === null) {
+      try {
+        process.kill(-wrangler.pid, "SIGTERM");
+      } catch {}
+    }
+    await proxy.close();
+    await postgres.stop().catch(() => {});
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+
+try {
+  const session = await connectSession(postgres.url, proxyAddress);
+  await runMigrations(session, { folder: path.join(root, "drizzle"), log: (line) => say(`migrations: ${line}`) });
+  await session.end();
+
+  const devVarsFile = path.join(root, ".dev.vars");
+  const adminToken = chooseAdminToken(process.env.ADMIN_TOKEN, readDevVars(devVarsFile).ADMIN_TOKEN);
+  writeDevVars(devVarsFile, {
+    DATABASE_URL: postgres.url,
+    DATABASE_WS_PROXY: proxyAddress,
+    ADMIN_TOKEN: adminToken,
+    ENVIRONMENT: "development",
+  });
+
+  const handle = openDatabase({ databaseUrl: postgres.url, databaseWsProxy: proxyAddress }, () => {});
+  const demo = await ensureDemoCredentials(handle.db, path.join(dataDir, "demo.json"));
+  await handle.close();
+
+  say(`starting wrangler dev on port ${port}`);
+  wrangler = spawn(
+    path.join(root, "node_modules", ".bin", "wrangler"),
+    ["dev", "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"],
+    { cwd: root, stdio: ["ignore", "inherit", "inherit"], detached: true },
+  );
+  wrangler.on("exit", (code) => {
+    if (!stopping) {
+      say(`wrangler dev exited (${code}); stopping`);
+      void stop(code ?? 1);
+    }
+  });
+
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url);
+  console.log(`
+leasehold is running at ${url}
+  admin token   ${adminToken}
+  demo API key  ${demo.apiKey}
+  demo account  ${demo.accountId} (principal user:demo-admin, role admin)
+
+  curl -H "Authorization: Bearer ${demo.apiKey}" ${url}/v1/...
+  curl ${url}/__scheduled     # run the cron tick now
+  Ctrl-C stops wrangler, the proxy and PostgreSQL.
+`);
+} catch (error) {
+  console.error(`[dev] failed: ${error instanceof Error ? error.message : String(error)}`);
+  await stop(1);
+}
+
+async function waitForHealth(url: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error(`wrangler dev did not answer ${url}/health within 90 s`);
+}

@@ -1,0 +1,78 @@
+import type { Principal } from "../auth/principal.ts";
+import type { Database } from "../db/client.ts";
+import { foreignKeyViolation, sqlState } from "../db/pg-error.ts";
+import type { AccountRole, PrincipalType } from "../db/schema/enums.ts";
+import { NotFoundError, ValidationError } from "../errors/domain-error.ts";
+import { constantTimeEqual, sha256 } from "../lib/crypto.ts";
+import { newId } from "../lib/ids.ts";
+import type { OperatorContext } from "../lib/service-context.ts";
+import { type ApiKeyRow, findUnrevokedApiKey, insertApiKey, revokeApiKey } from "./repo.ts";
+import { issueToken, parseToken } from "./token.ts";
+
+export interface ApiKeyView {
+  id: string;
+  account_id: string;
+  principal: { type: PrincipalType; id: string };
+  role: AccountRole;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    account_id: row.accountId,
+    principal: { type: row.principalType, id: row.principalId },
+    role: row.role,
+    created_at: row.createdAt.toISOString(),
+    revoked_at: row.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export interface IssuePrincipalKeyInput {
+  accountId: string;
+  principal: { type: PrincipalType; id: string };
+  role: AccountRole;
+}
+
+/** Issues a key for a principal; the plaintext token exists only in this return value. */
+export async function issuePrincipalKey(
+  ctx: OperatorContext,
+  input: IssuePrincipalKeyInput,
+): Promise<{ key: ApiKeyView; token: string }> {
+  const id = newId("key");
+  const { token, secretHash } = await issueToken(id);
+  try {
+    const row = await insertApiKey(ctx.db, {
+      id,
+      accountId: input.accountId,
+      principalType: input.principal.type,
+      principalId: input.principal.id,
+      role: input.role,
+      secretHash,
+    });
+    return { key: toApiKeyView(row), token };
+  } catch (error) {
+    if (sqlState(error) === foreignKeyViolation) {
+      throw new ValidationError([{ location: "body", pointer: "/account_id", message: "No such account." }]);
+    }
+    throw error;
+  }
+}
+
+export async function revokePrincipalKey(ctx: OperatorContext, keyId: string): Promise<void> {
+  if (!(await revokeApiKey(ctx.db, keyId))) throw new NotFoundError();
+}
+
+// Compared against when the key id is unknown, so every presented token costs the same work.
+const absentKeyHash = new Uint8Array(32);
+
+/** The principal a bearer token stands for, or undefined for a malformed, unknown or revoked key. */
+export async function authenticateToken(db: Database, token: string): Promise<Principal | undefined> {
+  const parsed = parseToken(token);
+  const presentedHash = await sha256(parsed?.secret ?? token);
+  const row = parsed ? await findUnrevokedApiKey(db, parsed.keyId) : undefined;
+  const matches = constantTimeEqual(presentedHash, row?.secretHash ?? absentKeyHash);
+  if (!row || !matches) return undefined;
+  return { accountId: row.accountId, type: row.principalType, id: row.principalId, role: row.role, keyId: row.id };
+}

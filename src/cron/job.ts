@@ -1,0 +1,18 @@
+import type { Config } from "../config/bindings.ts";
+import type { Database } from "../db/client.ts";
+import type { Logger } from "../observability/logger.ts";
+
+export interface CronDeps {
+  db: Database;
+  config: Config;
+  logger: Logger;
+}
+
+/**
+ * One bounded pass of a periodic job. Must be idempotent and safe when two ticks overlap;
+ * returns what it did as counts, which the tick logs.
+ */
+export interface CronJob {
+  name: string;
+  runOnce(deps: CronDeps, now: Date): Promise<Record<string, number>>;
+}

@@ -1,0 +1,38 @@
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import * as schema from "./schema/index.ts";
+
+export type Database = NeonDatabase<typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  pool: Pool;
+  close(): Promise<void>;
+}
+
+export interface DatabaseSettings {
+  databaseUrl: string;
+  /** `host:port` of the local WebSocket-to-TCP bridge; unset against Neon. */
+  databaseWsProxy: string | undefined;
+}
+
+/**
+ * Points the Neon driver at a plain PostgreSQL through the local bridge. The driver only takes
+ * this globally (a Pool ignores a per-client override); every request of an isolate has the same
+ * bindings, so the assignment is the same each time.
+ */
+export function routeThroughLocalProxy(address: string): void {
+  neonConfig.wsProxy = () => `${address}/v1`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  // SCRAM authentication cannot be pipelined with the startup message.
+  neonConfig.pipelineConnect = false;
+}
+
+/** One Pool per request: workerd forbids sharing sockets between requests. */
+export function openDatabase(settings: DatabaseSettings, onPoolError: (error: unknown) => void): DatabaseHandle {
+  if (settings.databaseWsProxy) routeThroughLocalProxy(settings.databaseWsProxy);
+  const pool = new Pool({ connectionString: settings.databaseUrl, connectionTimeoutMillis: 10_000 });
+  pool.on("error", onPoolError);
+  return { db: drizzle({ client: pool, schema }), pool, close: () => pool.end() };
+}

@@ -1,0 +1,27 @@
+import { DomainError, ServiceUnavailableError } from "./domain-error.ts";
+
+// SQLSTATE classes that mean "the database cannot serve right now": connection exceptions (08),
+// insufficient resources (53), operator intervention (57: shutdown, cancel), and a lost lock race
+// (40001 serialization failure, 40P01 deadlock) that a retry resolves.
+const retryableSqlState = /^(08|53|57P0|40001|40P01)/;
+
+// Errors raised below the SQL layer (WebSocket, TCP, TLS) carry no SQLSTATE.
+const connectionFailure =
+  /connection (terminated|refused|reset|timeout|closed|lost)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|websocket|network connection lost|Client has encountered a connection error|timeout exceeded when trying to connect/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && retryableSqlState.test(code)) return true;
+    if (connectionFailure.test(e.message)) return true;
+  }
+  // The Neon driver surfaces a failed WebSocket as a bare ErrorEvent, not an Error.
+  return typeof error === "object" && error !== null && (error as { type?: unknown }).type === "error";
+}
+
+/** The DomainError a thrown value should be answered with, or undefined for an internal error. */
+export function toDomainError(error: unknown): DomainError | undefined {
+  if (error instanceof DomainError) return error;
+  if (isDatabaseUnavailable(error)) return new ServiceUnavailableError("db_unavailable", error);
+  return undefined;
+}

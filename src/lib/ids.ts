@@ -1,0 +1,18 @@
+// Ids are a prefix and 26 lowercase Crockford base32 characters: 48 bits of milliseconds then 80
+// random bits, so ids sort by creation time (good B-tree locality, stable cursors) and can't be guessed.
+const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+
+export type IdPrefix = "acc" | "agt" | "tsk" | "sch" | "key" | "req" | "evt";
+
+export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
+  let time = "";
+  for (let value = nowMs, i = 0; i < 10; i++, value = Math.floor(value / 32)) {
+    time = alphabet[value % 32] + time;
+  }
+  const random = crypto.getRandomValues(new Uint8Array(16));
+  let tail = "";
+  for (const byte of random) tail += alphabet[byte % 32];
+  return `${prefix}_${time}${tail}`;
+}
+
+export const idPattern = (prefix: IdPrefix) => new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`);

@@ -1,0 +1,15 @@
+import type { Principal } from "../auth/principal.ts";
+import type { Database } from "../db/client.ts";
+
+/** What every domain verb acting for a principal receives. */
+export interface ServiceContext {
+  db: Database;
+  principal: Principal;
+  now: Date;
+}
+
+/** What operator verbs (admin token, cron) receive: no principal, no account scope of their own. */
+export interface OperatorContext {
+  db: Database;
+  now: Date;
+}

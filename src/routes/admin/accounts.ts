@@ -1,0 +1,23 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createAccount } from "../../accounts/service.ts";
+import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
+import { createRouter } from "../../http/router.ts";
+
+const createAccountBody = z.object({ name: z.string().trim().min(1).max(200) }).strict().openapi("CreateAccount");
+const account = z.object({ id: z.string(), name: z.string(), created_at: z.iso.datetime() }).openapi("Account");
+
+export const adminAccountRoutes = createRouter().openapi(
+  createRoute({
+    method: "post",
+    path: "/v1/admin/accounts",
+    tags: ["admin"],
+    summary: "Create an account",
+    security: adminSecurity,
+    request: { body: jsonBody(createAccountBody) },
+    responses: { 201: jsonContent(account, "The new account"), ...errorResponses("unauthenticated", "validation_failed") },
+  }),
+  async (c) => {
+    const { db, now } = c.var.deps;
+    return c.json(await createAccount({ db, now }, c.req.valid("json")), 201);
+  },
+);

@@ -1,0 +1,68 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { issuePrincipalKey, revokePrincipalKey } from "../../api-keys/service.ts";
+import { accountRoles, principalTypes } from "../../db/schema/enums.ts";
+import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
+import { createRouter } from "../../http/router.ts";
+
+export const principalRef = z
+  .object({ type: z.enum(principalTypes), id: z.string().min(1).max(256) })
+  .strict()
+  .openapi("PrincipalRef");
+
+const issueKeyBody = z
+  .object({ account_id: z.string().min(1).max(64), principal: principalRef, role: z.enum(accountRoles) })
+  .strict()
+  .openapi("IssueApiKey");
+
+const issuedKey = z
+  .object({
+    id: z.string(),
+    account_id: z.string(),
+    principal: principalRef,
+    role: z.enum(accountRoles),
+    created_at: z.iso.datetime(),
+    revoked_at: z.iso.datetime().nullable(),
+    key: z.string().openapi({ description: "The bearer token. Shown only in this response." }),
+  })
+  .openapi("IssuedApiKey");
+
+export const adminApiKeyRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/admin/api-keys",
+      tags: ["admin"],
+      summary: "Issue an API key for a principal of an account",
+      security: adminSecurity,
+      request: { body: jsonBody(issueKeyBody) },
+      responses: {
+        201: jsonContent(issuedKey, "The key, with its plaintext token shown once"),
+        ...errorResponses("unauthenticated", "validation_failed"),
+      },
+    }),
+    async (c) => {
+      const { db, now } = c.var.deps;
+      const body = c.req.valid("json");
+      const { key, token } = await issuePrincipalKey(
+        { db, now },
+        { accountId: body.account_id, principal: body.principal, role: body.role },
+      );
+      return c.json({ ...key, key: token }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/admin/api-keys/{id}",
+      tags: ["admin"],
+      summary: "Revoke an API key (idempotent)",
+      security: adminSecurity,
+      request: { params: z.object({ id: z.string().max(64) }) },
+      responses: { 204: { description: "Revoked" }, ...errorResponses("unauthenticated", "not_found") },
+    }),
+    async (c) => {
+      const { db, now } = c.var.deps;
+      await revokePrincipalKey({ db, now }, c.req.valid("param").id);
+      return c.body(null, 204);
+    },
+  );

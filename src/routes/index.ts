@@ -1,0 +1,13 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../http/app-env.ts";
+import { adminAccountRoutes } from "./admin/accounts.ts";
+import { adminApiKeyRoutes } from "./admin/api-keys.ts";
+import { docsRoutes } from "./docs.ts";
+import { healthRoutes } from "./health.ts";
+
+export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.route("/", healthRoutes);
+  app.route("/", docsRoutes);
+  app.route("/", adminAccountRoutes);
+  app.route("/", adminApiKeyRoutes);
+}
