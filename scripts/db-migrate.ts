@@ -20,7 +20,10 @@ const session = await connectSession(
   process.env.DATABASE_WS_PROXY ?? (proxy ? `127.0.0.1:${proxy.port}` : undefined),
 );
 try {
-  const report = await runMigrations(session, { folder: "drizzle", log: (line) => console.log(`db:migrate: ${line}`) });
+  const report = await runMigrations(session, {
+    folder: "drizzle",
+    log: (line) => console.log(`db:migrate: ${line}`),
+  });
   console.log(
     `db:migrate: ${report.applied.length} applied, ${report.alreadyApplied} already applied before this run`,
   );

@@ -7,7 +7,12 @@ import { openDatabase } from "../src/db/client.ts";
 import { runMigrations } from "../src/db/migrations/runner.ts";
 import { connectSession } from "./local/database-url.ts";
 import { startDbProxy } from "./local/db-proxy.ts";
-import { chooseAdminToken, ensureDemoCredentials, readDevVars, writeDevVars } from "./local/dev-credentials.ts";
+import {
+  chooseAdminToken,
+  ensureDemoCredentials,
+  readDevVars,
+  writeDevVars,
+} from "./local/dev-credentials.ts";
 import { freePort, startEmbeddedPostgres } from "./local/embedded-postgres.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -45,7 +50,10 @@ process.on("SIGTERM", () => void stop(0));
 
 try {
   const session = await connectSession(postgres.url, proxyAddress);
-  await runMigrations(session, { folder: path.join(root, "drizzle"), log: (line) => say(`migrations: ${line}`) });
+  await runMigrations(session, {
+    folder: path.join(root, "drizzle"),
+    log: (line) => say(`migrations: ${line}`),
+  });
   await session.end();
 
   const devVarsFile = path.join(root, ".dev.vars");
@@ -64,7 +72,15 @@ try {
   say(`starting wrangler dev on port ${port}`);
   wrangler = spawn(
     path.join(root, "node_modules", ".bin", "wrangler"),
-    ["dev", "--test-scheduled", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false"],
+    [
+      "dev",
+      "--test-scheduled",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--show-interactive-dev-session=false",
+    ],
     { cwd: root, stdio: ["ignore", "inherit", "inherit"], detached: true },
   );
   wrangler.on("exit", (code) => {

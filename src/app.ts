@@ -44,7 +44,11 @@ export function createApp(overrides: AppOverrides = {}) {
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "leasehold", version: "1", description: "Durable task control plane for agent platforms." },
+    info: {
+      title: "leasehold",
+      version: "1",
+      description: "Durable task control plane for agent platforms.",
+    },
   });
 
   app.notFound(notFoundHandler);

@@ -39,7 +39,8 @@ export async function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const port = options.port ?? (await freePort());
   const flags = ["-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1"];
-  if (options.fast) flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+  if (options.fast)
+    flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,

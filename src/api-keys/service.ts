@@ -74,5 +74,11 @@ export async function authenticateToken(db: Database, token: string): Promise<Pr
   const row = parsed ? await findUnrevokedApiKey(db, parsed.keyId) : undefined;
   const matches = constantTimeEqual(presentedHash, row?.secretHash ?? absentKeyHash);
   if (!row || !matches) return undefined;
-  return { accountId: row.accountId, type: row.principalType, id: row.principalId, role: row.role, keyId: row.id };
+  return {
+    accountId: row.accountId,
+    type: row.principalType,
+    id: row.principalId,
+    role: row.role,
+    keyId: row.id,
+  };
 }

@@ -35,7 +35,9 @@ export const bindingsSchema = z
     DEFAULT_MAX_ATTEMPTS: integerVar(5, 1, 100),
     RETENTION_DAYS: integerVar(30, 1, 3650),
     ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("production"),
-    METRICS: z.custom<AnalyticsEngineDataset>((value) => typeof value === "object" && value !== null).optional(),
+    METRICS: z
+      .custom<AnalyticsEngineDataset>((value) => typeof value === "object" && value !== null)
+      .optional(),
   })
   .superRefine((value, ctx) => {
     if (value.DEFAULT_LEASE_SECONDS > value.MAX_LEASE_SECONDS) {
@@ -43,7 +45,8 @@ export const bindingsSchema = z
     }
     if (value.AUTHZ_BACKEND === "spicedb") {
       if (!value.SPICEDB_URL) ctx.addIssue({ code: "custom", path: ["SPICEDB_URL"], message: "required" });
-      if (!value.SPICEDB_TOKEN) ctx.addIssue({ code: "custom", path: ["SPICEDB_TOKEN"], message: "required" });
+      if (!value.SPICEDB_TOKEN)
+        ctx.addIssue({ code: "custom", path: ["SPICEDB_TOKEN"], message: "required" });
     }
   });
 
@@ -75,7 +78,12 @@ export function parseBindings(env: unknown): Config {
     databaseWsProxy: b.DATABASE_WS_PROXY,
     adminToken: b.ADMIN_TOKEN,
     authzBackend: b.AUTHZ_BACKEND,
-    rollout: { agents: b.FGAC_AGENTS, tasks: b.FGAC_TASKS, schedules: b.FGAC_SCHEDULES, apiKeys: b.FGAC_API_KEYS },
+    rollout: {
+      agents: b.FGAC_AGENTS,
+      tasks: b.FGAC_TASKS,
+      schedules: b.FGAC_SCHEDULES,
+      apiKeys: b.FGAC_API_KEYS,
+    },
     spicedb: b.SPICEDB_URL && b.SPICEDB_TOKEN ? { url: b.SPICEDB_URL, token: b.SPICEDB_TOKEN } : undefined,
     lease: { defaultSeconds: b.DEFAULT_LEASE_SECONDS, maxSeconds: b.MAX_LEASE_SECONDS },
     defaultMaxAttempts: b.DEFAULT_MAX_ATTEMPTS,

@@ -30,9 +30,24 @@ export function routeThroughLocalProxy(address: string): void {
 }
 
 /** One Pool per request: workerd forbids sharing sockets between requests. */
-export function openDatabase(settings: DatabaseSettings, onPoolError: (error: unknown) => void): DatabaseHandle {
+export function openDatabase(
+  settings: DatabaseSettings,
+  onPoolError: (error: unknown) => void,
+): DatabaseHandle {
   if (settings.databaseWsProxy) routeThroughLocalProxy(settings.databaseWsProxy);
   const pool = new Pool({ connectionString: settings.databaseUrl, connectionTimeoutMillis: 10_000 });
-  pool.on("error", onPoolError);
-  return { db: drizzle({ client: pool, schema }), pool, close: () => pool.end() };
+  let closing = false;
+  // workerd reports the socket that pool.end() closed as a lost connection; only errors before
+  // the close mean something.
+  pool.on("error", (error: unknown) => {
+    if (!closing) onPoolError(error);
+  });
+  return {
+    db: drizzle({ client: pool, schema }),
+    pool,
+    close: () => {
+      closing = true;
+      return pool.end();
+    },
+  };
 }

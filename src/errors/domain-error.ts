@@ -60,7 +60,12 @@ export class ConflictError extends DomainError {
   constructor(
     code: Extract<
       ErrorCode,
-      "lease_held" | "lease_lost" | "task_terminal" | "result_conflict" | "idempotency_key_reused" | "name_taken"
+      | "lease_held"
+      | "lease_lost"
+      | "task_terminal"
+      | "result_conflict"
+      | "idempotency_key_reused"
+      | "name_taken"
     >,
     detail: string,
     extensions: Record<string, unknown> = {},

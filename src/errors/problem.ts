@@ -1,4 +1,4 @@
-import { errorCatalog, type ErrorCode, problemTypeUri } from "./catalog.ts";
+import { type ErrorCode, errorCatalog, problemTypeUri } from "./catalog.ts";
 import type { DomainError } from "./domain-error.ts";
 
 export interface ProblemBody {
@@ -34,7 +34,10 @@ export function problemBody(
 }
 
 export function problemResponse(body: ProblemBody, retryAfterSeconds?: number): Response {
-  const headers = new Headers({ "content-type": "application/problem+json", "x-request-id": body.request_id });
+  const headers = new Headers({
+    "content-type": "application/problem+json",
+    "x-request-id": body.request_id,
+  });
   if (retryAfterSeconds !== undefined) headers.set("retry-after", String(retryAfterSeconds));
   return new Response(JSON.stringify(body), { status: body.status, headers });
 }

@@ -7,16 +7,19 @@ const retryableSqlState = /^(08|53|57P0|40001|40P01)/;
 
 // Errors raised below the SQL layer (WebSocket, TCP, TLS) carry no SQLSTATE.
 const connectionFailure =
-  /connection (terminated|refused|reset|timeout|closed|lost)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|websocket|network connection lost|Client has encountered a connection error|timeout exceeded when trying to connect/i;
+  /connection (terminated|refused|reset|timeout|closed|lost)|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|socket hang up|websocket|network error|non-101 status|network connection lost|timeout exceeded when trying to connect/i;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
+  // drizzle wraps driver errors in `cause`; the Neon driver reports a failed WebSocket as a bare
+  // ErrorEvent (not an Error), so walk any object.
+  for (let e: unknown = error, depth = 0; typeof e === "object" && e !== null && depth < 5; depth++) {
+    const { code, message, type } = e as { code?: unknown; message?: unknown; type?: unknown };
     if (typeof code === "string" && retryableSqlState.test(code)) return true;
-    if (connectionFailure.test(e.message)) return true;
+    if (typeof message === "string" && connectionFailure.test(message)) return true;
+    if (type === "error" && !(e instanceof Error)) return true;
+    e = (e as { cause?: unknown }).cause;
   }
-  // The Neon driver surfaces a failed WebSocket as a bare ErrorEvent, not an Error.
-  return typeof error === "object" && error !== null && (error as { type?: unknown }).type === "error";
+  return false;
 }
 
 /** The DomainError a thrown value should be answered with, or undefined for an internal error. */

@@ -1,7 +1,6 @@
 import journal from "../../drizzle/meta/_journal.json" with { type: "json" };
 import type { Database } from "../db/client.ts";
 import { sqlState } from "../db/pg-error.ts";
-import { ServiceUnavailableError } from "../errors/domain-error.ts";
 import { countAppliedMigrations } from "./repo.ts";
 
 const expectedMigrations = journal.entries.map((entry) => entry.when);
@@ -18,7 +17,7 @@ export async function checkReadiness(db: Database): Promise<Readiness> {
   try {
     applied = await countAppliedMigrations(db, expectedMigrations);
   } catch (error) {
-    if (sqlState(error) !== undefinedTable) throw new ServiceUnavailableError("db_unavailable", error);
+    if (sqlState(error) !== undefinedTable) throw error;
   }
   return {
     ready: applied === expectedMigrations.length,

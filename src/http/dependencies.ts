@@ -24,7 +24,9 @@ export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv>
       await next();
     } finally {
       if (handle) {
-        const closing = handle.close().catch((error) => logger.log("warn", "db.close_failed", describeError(error)));
+        const closing = handle
+          .close()
+          .catch((error) => logger.log("warn", "db.close_failed", describeError(error)));
         afterResponse(c, closing);
       }
     }

@@ -38,7 +38,11 @@ export function createErrorHandler(logSink: LogSink | undefined) {
     const logger: Logger = c.var.deps?.logger ?? fallbackLogger.child({ request_id: requestId });
     const domain = error instanceof HTTPException ? fromHttpException(error) : toDomainError(error);
     if (!domain) {
-      logger.log("error", "request.failed", { method: c.req.method, path: c.req.path, ...describeError(error) });
+      logger.log("error", "request.failed", {
+        method: c.req.method,
+        path: c.req.path,
+        ...describeError(error),
+      });
       return problemResponse(problemBody("internal", requestId));
     }
     if (domain instanceof MisconfiguredError) {
@@ -47,7 +51,8 @@ export function createErrorHandler(logSink: LogSink | undefined) {
       logger.log("warn", "dependency.unavailable", { code: domain.code, ...describeError(domain.cause) });
     }
     const response = domainErrorResponse(domain, requestId);
-    if (domain.code === "unauthenticated") response.headers.set("www-authenticate", 'Bearer realm="leasehold"');
+    if (domain.code === "unauthenticated")
+      response.headers.set("www-authenticate", 'Bearer realm="leasehold"');
     return response;
   };
 }

@@ -12,7 +12,8 @@ export const requireJsonBodies: MiddlewareHandler = async (c, next) => {
   const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
   if (c.req.method === "GET" || c.req.method === "HEAD" || !hasBody) return next();
   const mediaType = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
-  if (!jsonMediaType.test(mediaType)) throw new MalformedRequestError("Content-Type must be application/json.");
+  if (!jsonMediaType.test(mediaType))
+    throw new MalformedRequestError("Content-Type must be application/json.");
   try {
     await c.req.json();
   } catch (error) {

@@ -10,13 +10,25 @@ export const problemSchema = z
     code: z.enum(errorCodes as [ErrorCode, ...ErrorCode[]]),
     request_id: z.string(),
     errors: z
-      .array(z.object({ location: z.enum(["body", "query", "path", "header"]), pointer: z.string(), message: z.string() }))
+      .array(
+        z.object({
+          location: z.enum(["body", "query", "path", "header"]),
+          pointer: z.string(),
+          message: z.string(),
+        }),
+      )
       .optional(),
   })
   .openapi("Problem");
 
 /** Errors any route can answer with. */
-const everywhere: ErrorCode[] = ["malformed_request", "payload_too_large", "internal", "misconfigured", "db_unavailable"];
+const everywhere: ErrorCode[] = [
+  "malformed_request",
+  "payload_too_large",
+  "internal",
+  "misconfigured",
+  "db_unavailable",
+];
 
 /** OpenAPI error responses for a route, grouped by status, from the one error catalog. */
 export function errorResponses(...codes: ErrorCode[]) {

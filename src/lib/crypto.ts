@@ -11,9 +11,9 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join(
-    "",
-  );
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /** Compares two secrets of any length in constant time by comparing their digests. */

@@ -8,7 +8,10 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-export function createLogger(sink: LogSink = (line) => console.log(line), base: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  sink: LogSink = (line) => console.log(line),
+  base: Record<string, unknown> = {},
+): Logger {
   return {
     log(level, event, fields = {}) {
       sink(JSON.stringify({ level, event, ...base, ...fields, time: new Date().toISOString() }));
@@ -28,6 +31,10 @@ export function describeError(error: unknown): Record<string, unknown> {
       error_code: (error as { code?: unknown }).code,
       stack: error.stack,
     };
+  }
+  // The Neon driver reports WebSocket failures as ErrorEvent objects, not Errors.
+  if (typeof error === "object" && error !== null && "message" in error) {
+    return { error_name: error.constructor?.name, error_message: String(error.message) };
   }
   return { error_message: String(error) };
 }

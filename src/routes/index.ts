@@ -4,10 +4,12 @@ import { adminAccountRoutes } from "./admin/accounts.ts";
 import { adminApiKeyRoutes } from "./admin/api-keys.ts";
 import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
+import { principalRoutes } from "./principal.ts";
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", healthRoutes);
   app.route("/", docsRoutes);
   app.route("/", adminAccountRoutes);
   app.route("/", adminApiKeyRoutes);
+  app.route("/", principalRoutes);
 }

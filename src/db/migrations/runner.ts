@@ -24,6 +24,25 @@ export interface MigrationReport {
 }
 
 const lockKey = "leasehold:migrations";
+const lockPollMs = 200;
+const lockWaitMs = 15 * 60_000;
+
+// Waits by polling pg_try_advisory_lock rather than blocking in pg_advisory_lock: a blocked
+// statement holds a snapshot, and CREATE INDEX CONCURRENTLY in the holder's run waits for every
+// older snapshot to go away, a deadlock PostgreSQL resolves by killing one side.
+async function acquireLock(session: SqlSession, log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + lockWaitMs;
+  for (let waited = false; ; waited = true) {
+    const { rows } = await session.query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [
+      lockKey,
+    ]);
+    if (rows[0]?.locked === true) return;
+    if (!waited) log("another migration run holds the lock; waiting");
+    if (Date.now() > deadline)
+      throw new MigrationError("gave up waiting for the migration lock after 15 minutes");
+    await new Promise((resolve) => setTimeout(resolve, lockPollMs));
+  }
+}
 
 export async function runMigrations(
   session: SqlSession,
@@ -31,13 +50,15 @@ export async function runMigrations(
 ): Promise<MigrationReport> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrationFolder(options.folder);
-  await session.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [lockKey]);
+  await acquireLock(session, log);
   try {
     await session.query("CREATE SCHEMA IF NOT EXISTS drizzle");
     await session.query(
       "CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)",
     );
-    const { rows } = await session.query("SELECT hash, created_at::text AS created_at FROM drizzle.__drizzle_migrations");
+    const { rows } = await session.query(
+      "SELECT hash, created_at::text AS created_at FROM drizzle.__drizzle_migrations",
+    );
     const appliedHashes = new Map(rows.map((row) => [Number(row.created_at), String(row.hash)]));
     checkAppliedMatchFiles(migrations, appliedHashes);
 
@@ -57,10 +78,15 @@ function checkAppliedMatchFiles(migrations: MigrationFile[], applied: Map<number
   for (const [createdAt, hash] of applied) {
     const file = known.get(createdAt);
     if (!file) {
-      throw new MigrationError(`the database has a migration (created_at ${createdAt}) this checkout does not know`);
+      throw new MigrationError(
+        `the database has a migration (created_at ${createdAt}) this checkout does not know`,
+      );
     }
     if (file.hash !== hash) {
-      throw new MigrationError(`${file.tag} was edited after it was applied; add a new migration instead`, file.tag);
+      throw new MigrationError(
+        `${file.tag} was edited after it was applied; add a new migration instead`,
+        file.tag,
+      );
     }
   }
 }

@@ -3,8 +3,13 @@ import { createAccount } from "../../accounts/service.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
 
-const createAccountBody = z.object({ name: z.string().trim().min(1).max(200) }).strict().openapi("CreateAccount");
-const account = z.object({ id: z.string(), name: z.string(), created_at: z.iso.datetime() }).openapi("Account");
+const createAccountBody = z
+  .object({ name: z.string().trim().min(1).max(200) })
+  .strict()
+  .openapi("CreateAccount");
+const account = z
+  .object({ id: z.string(), name: z.string(), created_at: z.iso.datetime() })
+  .openapi("Account");
 
 export const adminAccountRoutes = createRouter().openapi(
   createRoute({
@@ -14,7 +19,10 @@ export const adminAccountRoutes = createRouter().openapi(
     summary: "Create an account",
     security: adminSecurity,
     request: { body: jsonBody(createAccountBody) },
-    responses: { 201: jsonContent(account, "The new account"), ...errorResponses("unauthenticated", "validation_failed") },
+    responses: {
+      201: jsonContent(account, "The new account"),
+      ...errorResponses("unauthenticated", "validation_failed"),
+    },
   }),
   async (c) => {
     const { db, now } = c.var.deps;

@@ -1,0 +1,55 @@
+// Runs the Worker's own entry point inside workerd: per-request Neon Pool over a real WebSocket,
+// bindings parsed by workerd's env, and the scheduled handler.
+import { createScheduledController, env } from "cloudflare:test";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index.ts";
+import { createAccountWithPrincipal } from "../support/factories.ts";
+import { createTestClient, executionContext, type TestClient } from "../support/test-client.ts";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
+
+describe("the Worker inside workerd", () => {
+  let database: TestDatabase;
+  let bindings: Record<string, unknown>;
+  let client: TestClient;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    bindings = { ...env, DATABASE_URL: database.url };
+    client = createTestClient(worker, bindings);
+  });
+  afterAll(() => database.drop());
+
+  it("serves a database-backed readiness check", async () => {
+    const response = await client.request("GET", "/ready");
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: "ready" });
+  });
+
+  it("creates an account and key with the admin token, then authenticates with the key", async () => {
+    const principal = await createAccountWithPrincipal(client, { role: "admin" });
+    const response = await client.request("GET", "/v1/principal", { token: principal.token });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      account_id: principal.accountId,
+      type: "user",
+      id: principal.id,
+      role: "admin",
+      key_id: principal.keyId,
+    });
+  });
+
+  it("runs the scheduled handler and logs one structured line per tick", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const ctx = executionContext();
+      const scheduledTime = Date.parse("2026-11-21T10:00:00Z");
+      worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), bindings, ctx);
+      await ctx.settle();
+    } finally {
+      spy.mockRestore();
+    }
+    const ticks = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === "cron.tick");
+    expect(ticks).toHaveLength(1);
+    expect(ticks[0]).toMatchObject({ level: "info", tick: "2026-11-21T10:00:00.000Z", jobs: {} });
+  });
+});

@@ -1,0 +1,53 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Three suites share one PostgreSQL started by the global setup:
+// node    — the app in-process (app.fetch) through the Neon driver and the local bridge;
+// workers — the same Worker inside workerd (Cloudflare's vitest integration);
+// smoke   — `wrangler dev` itself, over HTTP.
+export default defineConfig({
+  test: {
+    globalSetup: ["./test/setup/global-setup.ts"],
+    projects: [
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DATABASE_URL: inject("databaseUrl"),
+                DATABASE_WS_PROXY: inject("dbProxy"),
+                ADMIN_TOKEN: "workerd-suite-admin-token-0123456789",
+                ENVIRONMENT: "test",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "smoke",
+          include: ["test/smoke/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
