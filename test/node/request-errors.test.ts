@@ -129,8 +129,8 @@ describe("request errors", () => {
       logSink: (line) => lines.push(line),
       openDatabase: (settings, onError) => {
         const handle = openDatabase(settings, onError);
-        handle.db.execute = () =>
-          Promise.reject(new Error("relation secret_table_x does not exist at char 42"));
+        const failure = new Error("relation secret_table_x does not exist at char 42");
+        handle.db.execute = (() => Promise.reject(failure)) as unknown as typeof handle.db.execute;
         return handle;
       },
     });
