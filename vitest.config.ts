@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// Tests make no calls to Cloudflare: workerd gets a placeholder `Request.cf`.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
 // Three suites share one PostgreSQL started by the global setup:
 // node    — the app in-process (app.fetch) through the Neon driver and the local bridge;
 // workers — the same Worker inside workerd (Cloudflare's vitest integration);

@@ -81,7 +81,13 @@ try {
       String(port),
       "--show-interactive-dev-session=false",
     ],
-    { cwd: root, stdio: ["ignore", "inherit", "inherit"], detached: true },
+    {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true,
+      // Local dev needs no real `Request.cf`; skip wrangler's fetch of it from Cloudflare.
+      env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", ...process.env },
+    },
   );
   wrangler.on("exit", (code) => {
     if (!stopping) {

