@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { MalformedRequestError } from "../errors/domain-error.ts";
+import { DomainError, MalformedRequestError } from "../errors/domain-error.ts";
 
 const jsonMediaType = /^application\/([\w.-]+\+)?json$/i;
 
@@ -17,7 +17,7 @@ export const requireJsonBodies: MiddlewareHandler = async (c, next) => {
   try {
     await c.req.json();
   } catch (error) {
-    if (error instanceof Error && error.name === "BodyLimitError") throw error;
+    if (error instanceof DomainError) throw error;
     throw new MalformedRequestError("The request body is not valid JSON.");
   }
   await next();

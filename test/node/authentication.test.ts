@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectSession } from "../../scripts/local/database-url.ts";
 import { createApp } from "../../src/app.ts";
 import { testBindings } from "../support/bindings.ts";
@@ -8,24 +8,19 @@ import {
   createAccountWithPrincipal,
   createPrincipal,
 } from "../support/factories.ts";
+import { useTestApp } from "../support/test-app.ts";
 import { createTestClient, type TestClient } from "../support/test-client.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 describe("authentication and the admin API", () => {
-  let database: TestDatabase;
-  let client: TestClient;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    client = createTestClient(createApp(), testBindings(database));
-  });
-  afterAll(() => database.drop());
+  const testApp = useTestApp();
 
-  const whoAmI = (token?: string) => client.request("GET", "/v1/principal", token ? { token } : {});
+  const whoAmI = (token?: string) => testApp.client.request("GET", "/v1/principal", token ? { token } : {});
 
   it("creates an account and a key whose token authenticates as its principal", async () => {
-    const accountId = await createAccount(client, "acme");
-    const issued = await client.request<Record<string, unknown>>("POST", "/v1/admin/api-keys", {
-      token: adminToken(client),
+    const accountId = await createAccount(testApp.client, "acme");
+    const issued = await testApp.client.request<Record<string, unknown>>("POST", "/v1/admin/api-keys", {
+      token: adminToken(testApp.client),
       body: {
         account_id: accountId,
         principal: { type: "service_account", id: "svc:billing" },
@@ -53,9 +48,9 @@ describe("authentication and the admin API", () => {
   });
 
   it("stores only a hash of the secret", async () => {
-    const principal = await createAccountWithPrincipal(client);
+    const principal = await createAccountWithPrincipal(testApp.client);
     const secret = principal.token.split("_").at(-1) as string;
-    const session = await connectSession(database.url, database.proxy);
+    const session = await connectSession(testApp.database.url, testApp.database.proxy);
     try {
       const { rows } = await session.query("SELECT to_jsonb(k)::text AS row FROM api_keys k WHERE id = $1", [
         principal.keyId,
@@ -68,19 +63,25 @@ describe("authentication and the admin API", () => {
   });
 
   it("rejects a revoked key at once, and revoking again is idempotent", async () => {
-    const principal = await createAccountWithPrincipal(client);
+    const principal = await createAccountWithPrincipal(testApp.client);
     expect((await whoAmI(principal.token)).status).toBe(200);
     const revoke = () =>
-      client.request("DELETE", `/v1/admin/api-keys/${principal.keyId}`, { token: adminToken(client) });
+      testApp.client.request("DELETE", `/v1/admin/api-keys/${principal.keyId}`, {
+        token: adminToken(testApp.client),
+      });
     expect((await revoke()).status).toBe(204);
     expect((await whoAmI(principal.token)).status).toBe(401);
     expect((await revoke()).status).toBe(204);
   });
 
   it("answers 404 when revoking a key that does not exist", async () => {
-    const response = await client.request("DELETE", "/v1/admin/api-keys/key_01m8000000000000000000000", {
-      token: adminToken(client),
-    });
+    const response = await testApp.client.request(
+      "DELETE",
+      "/v1/admin/api-keys/key_01m8000000000000000000000",
+      {
+        token: adminToken(testApp.client),
+      },
+    );
     expect(response.status).toBe(404);
     expect(response.body).toMatchObject({ code: "not_found" });
   });
@@ -92,7 +93,7 @@ describe("authentication and the admin API", () => {
     ["garbage", "Bearer not-a-key"],
     ["an unknown key id", "Bearer lh_key_01m8000000000000000000000_" + "0".repeat(64)],
   ])("answers 401 with a problem body for %s", async (_label, header) => {
-    const response = await client.request(
+    const response = await testApp.client.request(
       "GET",
       "/v1/principal",
       header ? { headers: { authorization: header } } : {},
@@ -104,13 +105,13 @@ describe("authentication and the admin API", () => {
   });
 
   it("answers 401 for a real key id with the wrong secret", async () => {
-    const principal = await createAccountWithPrincipal(client);
+    const principal = await createAccountWithPrincipal(testApp.client);
     const forged = principal.token.replace(/[0-9a-f]{64}$/, "f".repeat(64));
     expect((await whoAmI(forged)).status).toBe(401);
   });
 
   it("keeps the admin token to /v1/admin and API keys out of it", async () => {
-    const principal = await createAccountWithPrincipal(client, { role: "admin" });
+    const principal = await createAccountWithPrincipal(testApp.client, { role: "admin" });
     for (const [method, path, body] of [
       ["POST", "/v1/admin/accounts", { name: "x" }],
       [
@@ -120,22 +121,23 @@ describe("authentication and the admin API", () => {
       ],
       ["DELETE", `/v1/admin/api-keys/${principal.keyId}`, undefined],
     ] as const) {
-      const response = await client.request(method, path, {
+      const response = await testApp.client.request(method, path, {
         token: principal.token,
         ...(body ? { body } : {}),
       });
       expect(response.status, `${method} ${path}`).toBe(401);
     }
     expect((await whoAmI(principal.token)).status).toBe(200);
-    expect((await whoAmI(adminToken(client))).status).toBe(401);
+    expect((await whoAmI(adminToken(testApp.client))).status).toBe(401);
     expect(
-      (await client.request("POST", "/v1/admin/accounts", { token: "wrong", body: { name: "x" } })).status,
+      (await testApp.client.request("POST", "/v1/admin/accounts", { token: "wrong", body: { name: "x" } }))
+        .status,
     ).toBe(401);
   });
 
   it("refuses a key for an account that does not exist with a field error", async () => {
-    const response = await client.request("POST", "/v1/admin/api-keys", {
-      token: adminToken(client),
+    const response = await testApp.client.request("POST", "/v1/admin/api-keys", {
+      token: adminToken(testApp.client),
       body: { account_id: "acc_missing", principal: { type: "user", id: "u" }, role: "member" },
     });
     expect(response.status).toBe(422);
@@ -146,9 +148,9 @@ describe("authentication and the admin API", () => {
   });
 
   it("gives each principal of an account its own key and role", async () => {
-    const accountId = await createAccount(client);
-    const admin = await createPrincipal(client, accountId, { role: "admin" });
-    const member = await createPrincipal(client, accountId, {
+    const accountId = await createAccount(testApp.client);
+    const admin = await createPrincipal(testApp.client, accountId, { role: "admin" });
+    const member = await createPrincipal(testApp.client, accountId, {
       role: "member",
       type: "service_account",
       id: "bot",

@@ -1,27 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { testBindings } from "../support/bindings.ts";
+import { useTestApp } from "../support/test-app.ts";
 import { createTestClient, type TestClient } from "../support/test-client.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 describe("health and readiness", () => {
-  let database: TestDatabase;
-  let client: TestClient;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    client = createTestClient(createApp(), testBindings(database));
-  });
-  afterAll(() => database.drop());
+  const testApp = useTestApp();
 
   it("answers liveness with a request id", async () => {
-    const response = await client.request("GET", "/health");
+    const response = await testApp.client.request("GET", "/health");
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: "ok" });
     expect(response.headers.get("x-request-id")).toMatch(/^req_/);
   });
 
   it("is ready when every shipped migration is applied", async () => {
-    const response = await client.request("GET", "/ready");
+    const response = await testApp.client.request("GET", "/ready");
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: "ready", migrations: { expected: 4, applied: 4 } });
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { connectSession } from "../../scripts/local/database-url.ts";
 import { freePort } from "../../scripts/local/embedded-postgres.ts";
 import { createApp } from "../../src/app.ts";
@@ -6,20 +6,15 @@ import { openDatabase } from "../../src/db/client.ts";
 import { toDomainError } from "../../src/errors/to-domain-error.ts";
 import { testBindings } from "../support/bindings.ts";
 import { adminToken } from "../support/factories.ts";
+import { useTestApp } from "../support/test-app.ts";
 import { createTestClient, type TestClient } from "../support/test-client.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 describe("request errors", () => {
-  let database: TestDatabase;
-  let client: TestClient;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    client = createTestClient(createApp(), testBindings(database));
-  });
-  afterAll(() => database.drop());
+  const testApp = useTestApp();
 
   async function accountCount(): Promise<number> {
-    const session = await connectSession(database.url, database.proxy);
+    const session = await connectSession(testApp.database.url, testApp.database.proxy);
     try {
       return (await session.query("SELECT count(*)::int AS n FROM accounts")).rows[0].n;
     } finally {
@@ -28,8 +23,8 @@ describe("request errors", () => {
   }
 
   const createAccount = (options: Parameters<TestClient["request"]>[2]) =>
-    client.request<Record<string, unknown>>("POST", "/v1/admin/accounts", {
-      token: adminToken(client),
+    testApp.client.request<Record<string, unknown>>("POST", "/v1/admin/accounts", {
+      token: adminToken(testApp.client),
       ...options,
     });
 
@@ -77,17 +72,21 @@ describe("request errors", () => {
         else controller.close();
       },
     });
-    const response = await createTestClient(createApp(), client.env).request("POST", "/v1/admin/accounts", {
-      token: adminToken(client),
-      rawBody: stream,
-      headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
-    });
+    const response = await createTestClient(createApp(), testApp.client.env).request(
+      "POST",
+      "/v1/admin/accounts",
+      {
+        token: adminToken(testApp.client),
+        rawBody: stream,
+        headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+      },
+    );
     expect(response.status).toBe(413);
   });
 
   it("points field errors at the offending values", async () => {
-    const response = await client.request<{ errors: unknown[] }>("POST", "/v1/admin/api-keys", {
-      token: adminToken(client),
+    const response = await testApp.client.request<{ errors: unknown[] }>("POST", "/v1/admin/api-keys", {
+      token: adminToken(testApp.client),
       body: { account_id: "acc_x", principal: { type: "robot", id: "" }, role: "owner" },
     });
     expect(response.status).toBe(422);
@@ -101,11 +100,11 @@ describe("request errors", () => {
   });
 
   it("answers unknown routes 404 with the same body as a missing resource", async () => {
-    const route = await client.request<Record<string, unknown>>("GET", "/no/such/route");
-    const resource = await client.request<Record<string, unknown>>(
+    const route = await testApp.client.request<Record<string, unknown>>("GET", "/no/such/route");
+    const resource = await testApp.client.request<Record<string, unknown>>(
       "DELETE",
       "/v1/admin/api-keys/key_01m8000000000000000000000",
-      { token: adminToken(client) },
+      { token: adminToken(testApp.client) },
     );
     expect(route.status).toBe(404);
     expect(resource.status).toBe(404);
@@ -115,9 +114,11 @@ describe("request errors", () => {
   });
 
   it("echoes a well-formed inbound x-request-id and replaces a malformed one", async () => {
-    const echoed = await client.request("GET", "/health", { headers: { "x-request-id": "trace-abc_123" } });
+    const echoed = await testApp.client.request("GET", "/health", {
+      headers: { "x-request-id": "trace-abc_123" },
+    });
     expect(echoed.headers.get("x-request-id")).toBe("trace-abc_123");
-    const replaced = await client.request("GET", "/health", {
+    const replaced = await testApp.client.request("GET", "/health", {
       headers: { "x-request-id": "bad id; drop table" },
     });
     expect(replaced.headers.get("x-request-id")).toMatch(/^req_/);
@@ -134,7 +135,7 @@ describe("request errors", () => {
         return handle;
       },
     });
-    const response = await createTestClient(app, client.env).request<Record<string, unknown>>(
+    const response = await createTestClient(app, testApp.client.env).request<Record<string, unknown>>(
       "GET",
       "/ready",
     );
@@ -153,7 +154,7 @@ describe("request errors", () => {
     const deadPort = await freePort();
     const app = createApp({ logSink: () => {} });
     const response = await createTestClient(app, {
-      ...client.env,
+      ...testApp.client.env,
       DATABASE_WS_PROXY: `127.0.0.1:${deadPort}`,
     }).request("GET", "/ready");
     expect(response.status).toBe(503);
@@ -162,7 +163,7 @@ describe("request errors", () => {
   });
 
   it("classifies a connection the server terminated as db_unavailable", async () => {
-    const session = await connectSession(database.url, database.proxy);
+    const session = await connectSession(testApp.database.url, testApp.database.proxy);
     const error = await session
       .query("SELECT pg_terminate_backend(pg_backend_pid())")
       .catch((e: unknown) => e);
