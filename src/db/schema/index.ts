@@ -1,3 +1,7 @@
 export * from "./accounts.ts";
+export * from "./agents.ts";
 export * from "./api-keys.ts";
+export * from "./authz.ts";
 export * from "./enums.ts";
+export * from "./idempotency.ts";
+export * from "./tasks.ts";

@@ -1,0 +1,95 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+import { taskStates } from "../../tasks/states.ts";
+import { accounts } from "./accounts.ts";
+import { agents } from "./agents.ts";
+
+export const taskState = pgEnum("task_state", taskStates);
+
+/** One unit of work. Lease columns are the fencing state: `lease_epoch` grows on every grant. */
+export const tasks = pgTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id),
+    agentId: text("agent_id")
+      .notNull()
+      .references(() => agents.id),
+    type: text("type").notNull(),
+    name: text("name"),
+    state: taskState("state").notNull().default("submitted"),
+    priority: integer("priority").notNull().default(0),
+    input: jsonb("input"),
+    metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
+    progress: jsonb("progress"),
+    inputRequest: jsonb("input_request"),
+    inputResponse: jsonb("input_response"),
+    result: jsonb("result"),
+    error: jsonb("error"),
+    cancelReason: text("cancel_reason"),
+    maxAttempts: integer("max_attempts").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    leaseOwner: text("lease_owner"),
+    leaseEpoch: bigint("lease_epoch", { mode: "number" }).notNull().default(0),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, mode: "date" }),
+    lastHeartbeatAt: timestamp("last_heartbeat_at", { withTimezone: true, mode: "date" }),
+    creatorUserId: text("creator_user_id"),
+    creatorServiceAccountId: text("creator_service_account_id"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, mode: "date" }),
+  },
+  (table) => [
+    uniqueIndex("tasks_account_name_key")
+      .on(table.accountId, table.name)
+      .where(sql`${table.name} IS NOT NULL`),
+    index("tasks_account_id_idx").on(table.accountId, table.id),
+    index("tasks_agent_id_idx").on(table.agentId, table.id),
+    index("tasks_creator_user_idx")
+      .on(table.accountId, table.creatorUserId, table.id)
+      .where(sql`${table.creatorUserId} IS NOT NULL`),
+    index("tasks_creator_service_account_idx")
+      .on(table.accountId, table.creatorServiceAccountId, table.id)
+      .where(sql`${table.creatorServiceAccountId} IS NOT NULL`),
+    check(
+      "tasks_one_creator",
+      sql`num_nonnulls(${table.creatorUserId}, ${table.creatorServiceAccountId}) <= 1`,
+    ),
+    check("tasks_max_attempts_range", sql`${table.maxAttempts} BETWEEN 1 AND 100`),
+    check("tasks_attempts_nonnegative", sql`${table.attempts} >= 0`),
+  ],
+);
+
+/** The audit trail: one row per transition or note, removed with its task. */
+export const taskEvents = pgTable(
+  "task_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    accountId: text("account_id").notNull(),
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    fromState: taskState("from_state"),
+    toState: taskState("to_state"),
+    actorType: text("actor_type").notNull(),
+    actorId: text("actor_id").notNull(),
+    leaseEpoch: bigint("lease_epoch", { mode: "number" }),
+    data: jsonb("data"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [index("task_events_task_id_idx").on(table.taskId, table.id)],
+);

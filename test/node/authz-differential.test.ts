@@ -1,0 +1,176 @@
+// Our SQL evaluation of authz/schema.zed against real SpiceDB on random relationship graphs:
+// every check must agree.
+import { readFileSync } from "node:fs";
+import { type SQL, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { schemaZed } from "../../src/authz/schema-source.generated.ts";
+import { permissionPredicate } from "../../src/authz/sql-compiler.ts";
+import { parseZedSchema } from "../../src/authz/zed-parser.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
+import { type Check, schemaZedPath, startSpiceDb, type Tuple } from "../support/embedded-spicedb.ts";
+import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
+
+const schema = parseZedSchema(schemaZed);
+
+// Mulberry32: a small seeded generator, so a failing graph can be replayed from its seed.
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomGraph(seed: number) {
+  const next = random(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)] as T;
+  const subjects = [
+    ...Array.from({ length: 5 }, (_, i) => ({ type: "user", id: `acc_a/dXNlci${i}` })),
+    ...Array.from({ length: 4 }, (_, i) => ({ type: "service_account", id: `acc_a/c3Zj${i}` })),
+  ];
+  const accounts = ["acc_a", "acc_b"];
+  const agents = Array.from({ length: 5 }, (_, i) => `agt_${i}`);
+  const children: Record<string, string[]> = {
+    task: Array.from({ length: 10 }, (_, i) => `tsk_${i}`),
+    schedule: Array.from({ length: 3 }, (_, i) => `sch_${i}`),
+    api_key: Array.from({ length: 3 }, (_, i) => `key_${i}`),
+  };
+  const tuples: Tuple[] = [];
+  const add = (
+    resourceType: string,
+    resourceId: string,
+    relation: string,
+    subject: { type: string; id: string },
+  ) => tuples.push({ resourceType, resourceId, relation, subjectType: subject.type, subjectId: subject.id });
+  const sprinkle = (type: string, id: string, relations: string[], chance: number) => {
+    for (const relation of relations) {
+      const allowed = schema[type]?.relations[relation]?.subjectTypes ?? [];
+      for (const subject of subjects)
+        if (allowed.includes(subject.type) && next() < chance) add(type, id, relation, subject);
+    }
+  };
+  for (const account of accounts) sprinkle("account", account, ["admin", "member"], 0.2);
+  for (const agent of agents) {
+    if (next() < 0.85) add("agent", agent, "account", { type: "account", id: pick(accounts) });
+    sprinkle("agent", agent, ["owner", "editor", "viewer", "worker"], 0.15);
+  }
+  for (const [type, ids] of Object.entries(children)) {
+    for (const id of ids) {
+      if (next() < 0.85) add(type, id, "account", { type: "account", id: pick(accounts) });
+      if (next() < 0.85) add(type, id, "parent_agent", { type: "agent", id: pick(agents) });
+      sprinkle(
+        type,
+        id,
+        Object.keys(schema[type]?.relations ?? {}).filter((r) => r !== "account" && r !== "parent_agent"),
+        0.12,
+      );
+    }
+  }
+  const resources: Record<string, string[]> = { account: accounts, agent: agents, ...children };
+  const checks: Check[] = [];
+  for (const [type, ids] of Object.entries(resources)) {
+    const definition = schema[type];
+    const names = [
+      ...Object.keys(definition?.permissions ?? {}),
+      ...Object.keys(definition?.relations ?? {}),
+    ];
+    for (const id of ids) {
+      for (const permission of names) {
+        for (const subject of subjects) {
+          checks.push({
+            resourceType: type,
+            resourceId: id,
+            permission,
+            subjectType: subject.type,
+            subjectId: subject.id,
+          });
+        }
+      }
+    }
+  }
+  // Duplicates would be rejected by SpiceDB's write and are meaningless for the graph.
+  const unique = [...new Map(tuples.map((t) => [JSON.stringify(t), t])).values()];
+  return { tuples: unique, checks };
+}
+
+async function sqlAnswers(handle: DatabaseHandle, checks: Check[]): Promise<boolean[]> {
+  const groups = new Map<string, number[]>();
+  checks.forEach((check, index) => {
+    const key = JSON.stringify([check.resourceType, check.permission, check.subjectType, check.subjectId]);
+    groups.set(key, [...(groups.get(key) ?? []), index]);
+  });
+  const answers: boolean[] = new Array(checks.length);
+  for (const indexes of groups.values()) {
+    const first = checks[indexes[0] as number] as Check;
+    const predicate = permissionPredicate(schema, first.resourceType, first.permission, sql`r.id`, {
+      type: first.subjectType,
+      id: first.subjectId,
+    });
+    const values: SQL = sql.join(
+      indexes.map((i) => sql`(${checks[i]?.resourceId}::text, ${i}::int)`),
+      sql`, `,
+    );
+    const result = await handle.db.execute<{ i: number; allowed: boolean }>(
+      sql`SELECT r.i, ${predicate} AS allowed FROM (VALUES ${values}) AS r(id, i)`,
+    );
+    for (const row of result.rows) answers[row.i] = row.allowed;
+  }
+  return answers;
+}
+
+describe("SQL authorization agrees with SpiceDB", () => {
+  let database: TestDatabase;
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    handle = openDatabase({ databaseUrl: database.url, databaseWsProxy: database.proxy }, () => {});
+  });
+  afterAll(async () => {
+    await handle.close();
+    await database.drop();
+  });
+
+  it("embeds authz/schema.zed verbatim (run `npm run authz:generate` after editing it)", () => {
+    expect(schemaZed).toBe(readFileSync(schemaZedPath, "utf8"));
+  });
+
+  it("gives the same answer on at least 10,000 checks over random graphs", async () => {
+    let total = 0;
+    const disagreements: string[] = [];
+    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const { tuples, checks } = randomGraph(seed);
+      await handle.db.execute(sql`TRUNCATE authz_relationships`);
+      await handle.db.execute(
+        sql`INSERT INTO authz_relationships (resource_type, resource_id, relation, subject_type, subject_id)
+            VALUES ${sql.join(
+              tuples.map(
+                (t) =>
+                  sql`(${t.resourceType}, ${t.resourceId}, ${t.relation}, ${t.subjectType}, ${t.subjectId})`,
+              ),
+              sql`, `,
+            )}`,
+      );
+      const spicedb = await startSpiceDb(tuples);
+      try {
+        const expected = await spicedb.check(checks);
+        const actual = await sqlAnswers(handle, checks);
+        checks.forEach((check, i) => {
+          if (expected[i] !== actual[i]) {
+            disagreements.push(
+              `seed ${seed}: ${JSON.stringify(check)} spicedb=${expected[i]} sql=${actual[i]}`,
+            );
+          }
+        });
+        expect(expected.filter(Boolean).length, `seed ${seed} grants something`).toBeGreaterThan(0);
+        total += checks.length;
+      } finally {
+        spicedb.close();
+      }
+    }
+    expect(disagreements.slice(0, 10)).toEqual([]);
+    expect(total).toBeGreaterThanOrEqual(10_000);
+  }, 120_000);
+});
