@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createAccount } from "../../src/accounts/service.ts";
 import { authenticateToken, issuePrincipalKey } from "../../src/api-keys/service.ts";
+import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
 import type { Database } from "../../src/db/client.ts";
 import { randomHex } from "../../src/lib/crypto.ts";
 
@@ -37,7 +38,7 @@ export async function ensureDemoCredentials(db: Database, file: string): Promise
     const saved = JSON.parse(readFileSync(file, "utf8")) as DemoCredentials;
     if (await authenticateToken(db, saved.apiKey)) return saved;
   }
-  const ctx = { db, now: new Date() };
+  const ctx = { db, now: new Date(), authorizer: createPostgresAuthorizer() };
   const account = await createAccount(ctx, { name: "demo" });
   const { token } = await issuePrincipalKey(ctx, {
     accountId: account.id,

@@ -1,13 +1,18 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { apiKeys } from "../db/schema/index.ts";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type NewApiKeyRow = typeof apiKeys.$inferInsert;
 
-export async function insertApiKey(db: Database, values: NewApiKeyRow): Promise<ApiKeyRow> {
+export async function insertApiKey(db: Executor, values: NewApiKeyRow): Promise<ApiKeyRow> {
   const [row] = await db.insert(apiKeys).values(values).returning();
   if (!row) throw new Error("insert returned no row");
+  return row;
+}
+
+export async function findAnyApiKey(db: Executor, id: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id));
   return row;
 }
 
@@ -19,12 +24,40 @@ export async function findUnrevokedApiKey(db: Database, id: string): Promise<Api
   return row;
 }
 
-/** Revokes once; revoking again keeps the first instant. False when no such key exists. */
-export async function revokeApiKey(db: Database, id: string): Promise<boolean> {
-  const rows = await db
+/** Revokes once; revoking again keeps the first instant. Undefined when no such key exists. */
+export async function revokeApiKey(db: Executor, id: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db
     .update(apiKeys)
     .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
     .where(eq(apiKeys.id, id))
-    .returning({ id: apiKeys.id });
-  return rows.length === 1;
+    .returning();
+  return row;
+}
+
+/** Whether the principal still holds an unrevoked key with this role in the account. */
+export async function principalHoldsRole(
+  db: Executor,
+  key: Pick<ApiKeyRow, "accountId" | "principalType" | "principalId" | "role">,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.accountId, key.accountId),
+        eq(apiKeys.principalType, key.principalType),
+        eq(apiKeys.principalId, key.principalId),
+        eq(apiKeys.role, key.role),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/** Serializes key issue and revocation for one principal until the transaction ends. */
+export async function lockPrincipalKeys(db: Executor, accountId: string, principal: string): Promise<void> {
+  await db.execute(
+    sql`SELECT pg_advisory_xact_lock(hashtextextended(${`keys:${accountId}:${principal}`}, 0))`,
+  );
 }

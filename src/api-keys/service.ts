@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal.ts";
+import { membershipEdge } from "../authz/model.ts";
 import type { Database } from "../db/client.ts";
 import { foreignKeyViolation, sqlState } from "../db/pg-error.ts";
 import type { AccountRole, PrincipalType } from "../db/schema/enums.ts";
@@ -6,7 +7,15 @@ import { NotFoundError, ValidationError } from "../errors/domain-error.ts";
 import { constantTimeEqual, sha256 } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
 import type { OperatorContext } from "../lib/service-context.ts";
-import { type ApiKeyRow, findUnrevokedApiKey, insertApiKey, revokeApiKey } from "./repo.ts";
+import {
+  type ApiKeyRow,
+  findAnyApiKey,
+  findUnrevokedApiKey,
+  insertApiKey,
+  lockPrincipalKeys,
+  principalHoldsRole,
+  revokeApiKey,
+} from "./repo.ts";
 import { issueToken, parseToken } from "./token.ts";
 
 export interface ApiKeyView {
@@ -35,21 +44,30 @@ export interface IssuePrincipalKeyInput {
   role: AccountRole;
 }
 
-/** Issues a key for a principal; the plaintext token exists only in this return value. */
+/**
+ * Issues a key for a principal; the plaintext token exists only in this return value. The key's
+ * role is the principal's membership of the account, written to the graph with the key.
+ */
 export async function issuePrincipalKey(
   ctx: OperatorContext,
   input: IssuePrincipalKeyInput,
 ): Promise<{ key: ApiKeyView; token: string }> {
   const id = newId("key");
   const { token, secretHash } = await issueToken(id);
+  const principal = { accountId: input.accountId, ...input.principal };
   try {
-    const row = await insertApiKey(ctx.db, {
-      id,
-      accountId: input.accountId,
-      principalType: input.principal.type,
-      principalId: input.principal.id,
-      role: input.role,
-      secretHash,
+    const row = await ctx.db.transaction(async (tx) => {
+      await lockPrincipalKeys(tx, input.accountId, `${principal.type}:${principal.id}`);
+      const inserted = await insertApiKey(tx, {
+        id,
+        accountId: input.accountId,
+        principalType: input.principal.type,
+        principalId: input.principal.id,
+        role: input.role,
+        secretHash,
+      });
+      await ctx.authorizer.writeEdges(tx, [membershipEdge(principal, input.role)], []);
+      return inserted;
     });
     return { key: toApiKeyView(row), token };
   } catch (error) {
@@ -60,8 +78,24 @@ export async function issuePrincipalKey(
   }
 }
 
+/** Revokes a key; the membership it carried goes when no other live key of the principal carries it. */
 export async function revokePrincipalKey(ctx: OperatorContext, keyId: string): Promise<void> {
-  if (!(await revokeApiKey(ctx.db, keyId))) throw new NotFoundError();
+  const found = await ctx.db.transaction(async (tx) => {
+    const key = await findAnyApiKey(tx, keyId);
+    if (!key) return false;
+    await lockPrincipalKeys(tx, key.accountId, `${key.principalType}:${key.principalId}`);
+    const revoked = await revokeApiKey(tx, keyId);
+    if (revoked && !(await principalHoldsRole(tx, revoked))) {
+      const principal = {
+        accountId: revoked.accountId,
+        type: revoked.principalType,
+        id: revoked.principalId,
+      };
+      await ctx.authorizer.writeEdges(tx, [], [membershipEdge(principal, revoked.role)]);
+    }
+    return true;
+  });
+  if (!found) throw new NotFoundError();
 }
 
 // Compared against when the key id is unknown, so every presented token costs the same work.

@@ -13,6 +13,8 @@ export const errorCatalog = {
   result_conflict: { status: 409, title: "Result conflict" },
   idempotency_key_reused: { status: 409, title: "Idempotency key reused" },
   name_taken: { status: 409, title: "Name taken" },
+  invalid_state: { status: 409, title: "Not allowed in the task's current state" },
+  agent_has_live_tasks: { status: 409, title: "Agent has live tasks" },
   payload_too_large: { status: 413, title: "Payload too large" },
   validation_failed: { status: 422, title: "Validation failed" },
   rate_limited: { status: 429, title: "Rate limited" },

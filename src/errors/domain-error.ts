@@ -1,4 +1,9 @@
-import type { ErrorCode } from "./catalog.ts";
+import type { ErrorCode, errorCatalog } from "./catalog.ts";
+
+/** The codes answered with 409, read off the catalog. */
+export type ConflictCode = {
+  [K in ErrorCode]: (typeof errorCatalog)[K]["status"] extends 409 ? K : never;
+}[ErrorCode];
 
 export interface FieldError {
   /** Where the offending value was: the JSON body, the query string, a path parameter or a header. */
@@ -57,19 +62,7 @@ export class NotFoundError extends DomainError {
 }
 
 export class ConflictError extends DomainError {
-  constructor(
-    code: Extract<
-      ErrorCode,
-      | "lease_held"
-      | "lease_lost"
-      | "task_terminal"
-      | "result_conflict"
-      | "idempotency_key_reused"
-      | "name_taken"
-    >,
-    detail: string,
-    extensions: Record<string, unknown> = {},
-  ) {
+  constructor(code: ConflictCode, detail: string, extensions: Record<string, unknown> = {}) {
     super(code, detail, { extensions });
   }
 }

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { authenticateToken } from "../api-keys/service.ts";
+import { Access } from "../authz/access.ts";
 import { UnauthenticatedError } from "../errors/domain-error.ts";
 import { secretsEqual } from "../lib/crypto.ts";
 import type { AppEnv } from "./app-env.ts";
@@ -23,5 +24,24 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const principal = token ? await authenticateToken(c.var.deps.db, token) : undefined;
   if (!principal) throw new UnauthenticatedError();
   c.set("principal", principal);
+  const deps = c.var.deps;
+  const access = new Access(principal, {
+    config: deps.config,
+    authorizer: deps.authorizer,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    db: () => deps.db,
+  });
+  deps.afterResponse(() => access.flushShadow());
+  c.set("service", {
+    get db() {
+      return deps.db;
+    },
+    principal,
+    now: deps.now,
+    config: deps.config,
+    access,
+    authorizer: deps.authorizer,
+  });
   await next();
 };

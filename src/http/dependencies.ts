@@ -1,9 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { createPostgresAuthorizer } from "../authz/authorizer.ts";
 import { configFor } from "../config/bindings.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createLogger, describeError } from "../observability/logger.ts";
-import type { AppEnv, AppOverrides } from "./app-env.ts";
+import { createMetrics } from "../observability/metrics.ts";
+import type { AppEnv, AppOverrides, RequestDeps } from "./app-env.ts";
 
+/** Builds the request's dependencies; after the response, runs queued work, then closes the Pool. */
 export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv> {
   const open = overrides.openDatabase ?? openDatabase;
   const baseLogger = createLogger(overrides.logSink);
@@ -11,23 +14,37 @@ export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv>
     const logger = baseLogger.child({ request_id: c.var.requestId });
     const config = configFor(c.env ?? {});
     let handle: DatabaseHandle | undefined;
-    c.set("deps", {
+    const pending: (() => Promise<void>)[] = [];
+    const deps: RequestDeps = {
       config,
       logger,
       now: overrides.now?.() ?? new Date(),
+      metrics: createMetrics(logger, config.metrics),
+      authorizer: overrides.authorizer?.(config) ?? createPostgresAuthorizer(),
       get db() {
         handle ??= open(config, (error) => logger.log("warn", "db.pool_error", describeError(error)));
         return handle.db;
       },
-    });
+      afterResponse: (work) => void pending.push(work),
+    };
+    c.set("deps", deps);
     try {
       await next();
     } finally {
-      if (handle) {
-        const closing = handle
-          .close()
-          .catch((error) => logger.log("warn", "db.close_failed", describeError(error)));
-        afterResponse(c, closing);
+      if (pending.length > 0 || handle) {
+        afterResponse(
+          c,
+          (async () => {
+            for (const work of pending) {
+              await work().catch((error) =>
+                logger.log("warn", "request.after_response_failed", describeError(error)),
+              );
+            }
+            await handle
+              ?.close()
+              .catch((error) => logger.log("warn", "db.close_failed", describeError(error)));
+          })(),
+        );
       }
     }
   };

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createAccount } from "../../accounts/service.ts";
+import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
 
@@ -25,7 +26,6 @@ export const adminAccountRoutes = createRouter().openapi(
     },
   }),
   async (c) => {
-    const { db, now } = c.var.deps;
-    return c.json(await createAccount({ db, now }, c.req.valid("json")), 201);
+    return c.json(await createAccount(operatorContext(c.var.deps), c.req.valid("json")), 201);
   },
 );

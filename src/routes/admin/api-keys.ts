@@ -1,13 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { issuePrincipalKey, revokePrincipalKey } from "../../api-keys/service.ts";
-import { accountRoles, principalTypes } from "../../db/schema/enums.ts";
+import { accountRoles } from "../../db/schema/enums.ts";
+import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
-
-export const principalRef = z
-  .object({ type: z.enum(principalTypes), id: z.string().min(1).max(256) })
-  .strict()
-  .openapi("PrincipalRef");
+import { principalRef } from "../schemas.ts";
 
 const issueKeyBody = z
   .object({ account_id: z.string().min(1).max(64), principal: principalRef, role: z.enum(accountRoles) })
@@ -41,12 +38,12 @@ export const adminApiKeyRoutes = createRouter()
       },
     }),
     async (c) => {
-      const { db, now } = c.var.deps;
       const body = c.req.valid("json");
-      const { key, token } = await issuePrincipalKey(
-        { db, now },
-        { accountId: body.account_id, principal: body.principal, role: body.role },
-      );
+      const { key, token } = await issuePrincipalKey(operatorContext(c.var.deps), {
+        accountId: body.account_id,
+        principal: body.principal,
+        role: body.role,
+      });
       return c.json({ ...key, key: token }, 201);
     },
   )
@@ -61,8 +58,7 @@ export const adminApiKeyRoutes = createRouter()
       responses: { 204: { description: "Revoked" }, ...errorResponses("unauthenticated", "not_found") },
     }),
     async (c) => {
-      const { db, now } = c.var.deps;
-      await revokePrincipalKey({ db, now }, c.req.valid("param").id);
+      await revokePrincipalKey(operatorContext(c.var.deps), c.req.valid("param").id);
       return c.body(null, 204);
     },
   );

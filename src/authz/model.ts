@@ -1,0 +1,82 @@
+import type { Config, RolloutFlag } from "../config/bindings.ts";
+import { schemaZed } from "./schema-source.generated.ts";
+import type { SubjectRef } from "./sql-compiler.ts";
+import { type PrincipalRef, principalSubject } from "./subjects.ts";
+import { parseZedSchema } from "./zed-parser.ts";
+
+export const authzSchema = parseZedSchema(schemaZed);
+
+/** Resource types registered in the graph, each with its own rollout flag. */
+export type ResourceType = "agent" | "task" | "schedule" | "api_key";
+export type ObjectType = ResourceType | "account";
+
+export interface Relationship {
+  resourceType: ObjectType;
+  resourceId: string;
+  relation: string;
+  subject: SubjectRef;
+}
+
+export interface ObjectRef {
+  type: ObjectType;
+  id: string;
+}
+
+export function rolloutFor(config: Config, type: ObjectType): RolloutFlag {
+  switch (type) {
+    case "task":
+      return config.rollout.tasks;
+    case "schedule":
+      return config.rollout.schedules;
+    case "api_key":
+      return config.rollout.apiKeys;
+    default:
+      // Creating agents is decided on the account, so it climbs the ladder with agents.
+      return config.rollout.agents;
+  }
+}
+
+/** The edges that register a new resource: its account, its owner, and its parent agent. */
+export function registrationEdges(resource: {
+  type: ResourceType;
+  id: string;
+  accountId: string;
+  owner: PrincipalRef | undefined;
+  parentAgentId?: string | undefined;
+}): Relationship[] {
+  const edges: Relationship[] = [
+    {
+      resourceType: resource.type,
+      resourceId: resource.id,
+      relation: "account",
+      subject: { type: "account", id: resource.accountId },
+    },
+  ];
+  if (resource.owner) {
+    edges.push({
+      resourceType: resource.type,
+      resourceId: resource.id,
+      relation: "owner",
+      subject: principalSubject(resource.owner),
+    });
+  }
+  if (resource.parentAgentId) {
+    edges.push({
+      resourceType: resource.type,
+      resourceId: resource.id,
+      relation: "parent_agent",
+      subject: { type: "agent", id: resource.parentAgentId },
+    });
+  }
+  return edges;
+}
+
+/** `account#admin@…` or `account#member@…`: what an account's API key says its principal is. */
+export function membershipEdge(principal: PrincipalRef, role: "admin" | "member"): Relationship {
+  return {
+    resourceType: "account",
+    resourceId: principal.accountId,
+    relation: role,
+    subject: principalSubject(principal),
+  };
+}

@@ -1,0 +1,50 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Executor } from "../db/client.ts";
+import { authzRelationships } from "../db/schema/index.ts";
+import type { Relationship } from "./model.ts";
+
+/** Idempotent: an edge that already exists is left as it is. */
+export async function insertRelationships(db: Executor, edges: Relationship[]): Promise<void> {
+  if (edges.length === 0) return;
+  await db
+    .insert(authzRelationships)
+    .values(
+      edges.map((edge) => ({
+        resourceType: edge.resourceType,
+        resourceId: edge.resourceId,
+        relation: edge.relation,
+        subjectType: edge.subject.type,
+        subjectId: edge.subject.id,
+      })),
+    )
+    .onConflictDoNothing();
+}
+
+export async function deleteRelationship(db: Executor, edge: Relationship): Promise<boolean> {
+  const rows = await db
+    .delete(authzRelationships)
+    .where(
+      and(
+        eq(authzRelationships.resourceType, edge.resourceType),
+        eq(authzRelationships.resourceId, edge.resourceId),
+        eq(authzRelationships.relation, edge.relation),
+        eq(authzRelationships.subjectType, edge.subject.type),
+        eq(authzRelationships.subjectId, edge.subject.id),
+        eq(authzRelationships.subjectRelation, ""),
+      ),
+    )
+    .returning({ relation: authzRelationships.relation });
+  return rows.length > 0;
+}
+
+/** Removes every edge naming these objects of one type, as resource or as subject. */
+export async function deleteObjectsRelationships(db: Executor, type: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const list = sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  await db.execute(sql`DELETE FROM authz_relationships
+    WHERE (resource_type = ${type} AND resource_id IN (${list}))
+       OR (subject_type = ${type} AND subject_id IN (${list}))`);
+}

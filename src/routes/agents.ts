@@ -1,0 +1,150 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  changeAgentGrant,
+  createAgent,
+  deleteAgent,
+  getAgent,
+  listVisibleAgents,
+} from "../agents/service.ts";
+import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
+import { createRouter } from "../http/router.ts";
+import {
+  createdBy,
+  createdResponse,
+  grantBody,
+  grantView,
+  idempotencyHeader,
+  idParam,
+  listOf,
+  pageQuery,
+  toPageRequest,
+} from "./schemas.ts";
+
+const agent = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_by: createdBy,
+    created_at: z.iso.datetime(),
+  })
+  .openapi("Agent");
+
+const createAgentBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .openapi("CreateAgent");
+
+const agentGrant = grantBody(["editor", "viewer", "worker"] as const, "AgentGrant");
+const tags = ["agents"];
+
+export const agentRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agents",
+      tags,
+      summary: "Create an agent (the caller becomes its owner)",
+      security: bearerSecurity,
+      request: { headers: idempotencyHeader, body: jsonBody(createAgentBody) },
+      responses: {
+        201: jsonContent(agent, "The new agent"),
+        ...errorResponses(
+          "unauthenticated",
+          "forbidden",
+          "validation_failed",
+          "name_taken",
+          "idempotency_key_reused",
+        ),
+      },
+    }),
+    async (c) =>
+      createdResponse(
+        c,
+        await createAgent(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/agents",
+      tags,
+      summary: "List the agents the caller can read, newest first",
+      security: bearerSecurity,
+      request: { query: pageQuery },
+      responses: {
+        200: jsonContent(listOf(agent, "AgentList"), "A page of agents"),
+        ...errorResponses("unauthenticated", "validation_failed"),
+      },
+    }),
+    async (c) => c.json(await listVisibleAgents(c.var.service, toPageRequest(c.req.valid("query"))), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/agents/{id}",
+      tags,
+      summary: "Read an agent",
+      security: bearerSecurity,
+      request: { params: idParam },
+      responses: { 200: jsonContent(agent, "The agent"), ...errorResponses("unauthenticated", "not_found") },
+    }),
+    async (c) => c.json(await getAgent(c.var.service, c.req.valid("param").id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/agents/{id}",
+      tags,
+      summary: "Delete an agent with its finished tasks; refused while any task is live",
+      security: bearerSecurity,
+      request: { params: idParam },
+      responses: {
+        204: { description: "Deleted" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "agent_has_live_tasks"),
+      },
+    }),
+    async (c) => {
+      await deleteAgent(c.var.service, c.req.valid("param").id);
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agents/{id}/grants",
+      tags,
+      summary: "Share an agent: make a principal its editor, viewer or worker",
+      security: bearerSecurity,
+      request: { params: idParam, body: jsonBody(agentGrant) },
+      responses: {
+        200: jsonContent(grantView, "The grant (idempotent)"),
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) =>
+      c.json(await changeAgentGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), false), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/agents/{id}/grants",
+      tags,
+      summary: "Take a grant back (idempotent)",
+      security: bearerSecurity,
+      request: { params: idParam, body: jsonBody(agentGrant) },
+      responses: {
+        204: { description: "Removed" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) => {
+      await changeAgentGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), true);
+      return c.body(null, 204);
+    },
+  );
