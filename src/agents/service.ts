@@ -84,7 +84,7 @@ export async function getAgent(ctx: ServiceContext, id: string): Promise<AgentVi
     ctx.db,
     ctx.principal.accountId,
     id,
-    await ctx.access.filter("agent", "read", sql`id`),
+    await ctx.access.filter("agent", "read", sql`agents.id`),
   );
   if (!row) throw new NotFoundError();
   ctx.access.observe("agent", "read", [row.id]);
@@ -92,7 +92,7 @@ export async function getAgent(ctx: ServiceContext, id: string): Promise<AgentVi
 }
 
 export async function listVisibleAgents(ctx: ServiceContext, page: Page) {
-  const visible = await ctx.access.filter("agent", "read", sql`id`);
+  const visible = await ctx.access.filter("agent", "read", sql`agents.id`);
   const rows = await listAgents(ctx.db, ctx.principal.accountId, visible, page.limit, page.before);
   const result = toPage(rows.map(toAgentView), page.limit);
   ctx.access.observe(
@@ -108,14 +108,14 @@ async function probe(ctx: ServiceContext, id: string, permission: string) {
     ctx.db,
     ctx.principal.accountId,
     id,
-    await ctx.access.filter("agent", "read", sql`id`),
-    await ctx.access.filter("agent", permission, sql`id`),
+    await ctx.access.filter("agent", "read", sql`agents.id`),
+    await ctx.access.filter("agent", permission, sql`agents.id`),
   );
 }
 
 /** Deletes an agent and its finished tasks with every edge naming them; refuses while work is live. */
 export async function deleteAgent(ctx: ServiceContext, id: string): Promise<void> {
-  const allowed = await ctx.access.filter("agent", "manage", sql`id`);
+  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
   const outcome = await ctx.authorizer.deleteRegistered((deregister) =>
     ctx.db.transaction(async (tx) => {
       const deletion = await deleteAgentUnlessBusy(tx, ctx.principal.accountId, id, allowed);

@@ -6,6 +6,8 @@ import { agentRoutes } from "./agents.ts";
 import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
 import { principalRoutes } from "./principal.ts";
+import { taskTransitionRoutes } from "./task-transitions.ts";
+import { taskRoutes } from "./tasks.ts";
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", healthRoutes);
@@ -14,4 +16,6 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", adminApiKeyRoutes);
   app.route("/", principalRoutes);
   app.route("/", agentRoutes);
+  app.route("/", taskRoutes);
+  app.route("/", taskTransitionRoutes);
 }

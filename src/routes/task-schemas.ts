@@ -1,0 +1,130 @@
+import { z } from "@hono/zod-openapi";
+import { taskStates } from "../tasks/states.ts";
+import { createdBy } from "./schemas.ts";
+
+export const taskType = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:/-]+$/, "letters, digits and . _ : / -");
+export const taskName = z.string().min(1).max(200);
+
+export const task = z
+  .object({
+    id: z.string(),
+    agent_id: z.string(),
+    type: z.string(),
+    name: z.string().nullable(),
+    state: z.enum(taskStates),
+    a2a_state: z.enum(["SUBMITTED", "WORKING", "INPUT_REQUIRED", "COMPLETED", "FAILED", "CANCELED"]),
+    priority: z.number().int(),
+    input: z.unknown(),
+    metadata: z.record(z.string(), z.unknown()),
+    progress: z.unknown(),
+    input_request: z.unknown(),
+    input_response: z.unknown(),
+    result: z.unknown(),
+    error: z.unknown(),
+    cancel_reason: z.string().nullable(),
+    attempts: z.number().int(),
+    max_attempts: z.number().int(),
+    lease: z
+      .object({ worker_id: z.string(), epoch: z.number().int(), expires_at: z.iso.datetime().nullable() })
+      .nullable(),
+    created_by: createdBy,
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+    finished_at: z.iso.datetime().nullable(),
+  })
+  .openapi("Task");
+
+export const taskEvent = z
+  .object({
+    id: z.number().int(),
+    task_id: z.string(),
+    type: z.string(),
+    from_state: z.enum(taskStates).nullable(),
+    to_state: z.enum(taskStates).nullable(),
+    actor: z.object({ type: z.string(), id: z.string() }),
+    lease_epoch: z.number().int().nullable(),
+    data: z.unknown(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("TaskEvent");
+
+export const createTaskBody = z
+  .object({
+    agent_id: z.string().min(1).max(64),
+    type: taskType,
+    name: taskName.optional(),
+    input: z.unknown().optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    max_attempts: z.number().int().min(1).max(100).optional(),
+    priority: z.number().int().min(-1000).max(1000).optional(),
+  })
+  .strict()
+  .openapi("CreateTask");
+
+/** `created_by=user:<id>` or `created_by=service_account:<id>`. */
+const createdByFilter = z
+  .string()
+  .regex(/^(user|service_account):.+$/, "user:<id> or service_account:<id>")
+  .transform((value) => {
+    const at = value.indexOf(":");
+    return { type: value.slice(0, at) as "user" | "service_account", id: value.slice(at + 1) };
+  });
+
+export const taskListQuery = z.object({
+  agent_id: z.string().max(64).optional(),
+  state: z
+    .string()
+    .transform((value) => value.split(","))
+    .pipe(z.array(z.enum(taskStates)).min(1))
+    .optional()
+    .openapi({ description: "One state or a comma-separated list." }),
+  type: taskType.optional(),
+  created_by: createdByFilter
+    .optional()
+    .openapi({ type: "string", description: "user:<id> or service_account:<id>" }),
+  stale: z
+    .enum(["true", "false"])
+    .transform((value) => value === "true")
+    .optional()
+    .openapi({ description: "true: leases that expired and were not reclaimed yet." }),
+});
+
+const leaseToken = {
+  worker_id: z.string().min(1).max(200).optional(),
+  epoch: z.number().int().min(0).optional(),
+};
+
+/** A body that may carry a fencing token: worker_id and epoch travel together. */
+const fenced = <S extends z.ZodRawShape>(shape: S, name: string) =>
+  z
+    .object({ ...shape, ...leaseToken })
+    .strict()
+    .refine(
+      (body) => {
+        const token = body as { worker_id?: unknown; epoch?: unknown };
+        return (token.worker_id === undefined) === (token.epoch === undefined);
+      },
+      {
+        message: "worker_id and epoch must be sent together",
+        path: ["epoch"],
+      },
+    )
+    .openapi(name);
+
+export const progressBody = fenced({ progress: z.unknown() }, "Progress");
+export const inputRequiredBody = fenced({ prompt: z.unknown() }, "InputRequired");
+export const inputBody = z.object({ input: z.unknown() }).strict().openapi("Input");
+export const completeBody = fenced({ result: z.unknown() }, "Complete");
+export const failBody = fenced({ error: z.unknown(), retryable: z.boolean().optional() }, "Fail");
+export const cancelBody = z
+  .object({ reason: z.string().min(1).max(2000) })
+  .strict()
+  .openapi("Cancel");
+export const auditNoteBody = z
+  .object({ note: z.string().min(1).max(10_000) })
+  .strict()
+  .openapi("AuditNote");

@@ -1,0 +1,216 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
+import { createRouter } from "../http/router.ts";
+import {
+  addAuditNote,
+  changeTaskGrant,
+  createTask,
+  getTask,
+  listVisibleTasks,
+  removeTask,
+  taskEvents,
+} from "../tasks/service.ts";
+import {
+  createdResponse,
+  grantBody,
+  grantView,
+  idempotencyHeader,
+  idParam,
+  listOf,
+  pageQuery,
+  toPageRequest,
+} from "./schemas.ts";
+import { auditNoteBody, createTaskBody, task, taskEvent, taskListQuery, taskName } from "./task-schemas.ts";
+
+const tags = ["tasks"];
+const nameParam = z.object({ name: taskName });
+const taskGrant = grantBody(["editor", "viewer"] as const, "TaskGrant");
+const eventsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .optional(),
+});
+const readErrors = errorResponses("unauthenticated", "not_found");
+
+export const taskRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tasks",
+      tags,
+      summary: "Create a task under an agent (the caller becomes its owner)",
+      security: bearerSecurity,
+      request: { headers: idempotencyHeader, body: jsonBody(createTaskBody) },
+      responses: {
+        201: jsonContent(task, "The new task"),
+        ...errorResponses(
+          "unauthenticated",
+          "forbidden",
+          "not_found",
+          "validation_failed",
+          "name_taken",
+          "idempotency_key_reused",
+        ),
+      },
+    }),
+    async (c) =>
+      createdResponse(
+        c,
+        await createTask(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tasks",
+      tags,
+      summary: "List the tasks the caller can read, newest first",
+      security: bearerSecurity,
+      request: { query: pageQuery.extend(taskListQuery.shape) },
+      responses: {
+        200: jsonContent(listOf(task, "TaskList"), "A page of tasks"),
+        ...errorResponses("unauthenticated", "validation_failed"),
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const filters = {
+        agentId: query.agent_id,
+        states: query.state,
+        type: query.type,
+        createdBy: query.created_by,
+        stale: query.stale,
+      };
+      return c.json(await listVisibleTasks(c.var.service, filters, toPageRequest(query)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tasks/by-name/{name}",
+      tags,
+      summary: "Read a task by its name",
+      security: bearerSecurity,
+      request: { params: nameParam },
+      responses: { 200: jsonContent(task, "The task"), ...readErrors },
+    }),
+    async (c) => c.json(await getTask(c.var.service, { name: c.req.valid("param").name }), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/tasks/by-name/{name}",
+      tags,
+      summary: "Delete a task by its name, with its events and edges",
+      security: bearerSecurity,
+      request: { params: nameParam },
+      responses: {
+        204: { description: "Deleted" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found"),
+      },
+    }),
+    async (c) => {
+      await removeTask(c.var.service, { name: c.req.valid("param").name });
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tasks/{id}",
+      tags,
+      summary: "Read a task",
+      security: bearerSecurity,
+      request: { params: idParam },
+      responses: { 200: jsonContent(task, "The task"), ...readErrors },
+    }),
+    async (c) => c.json(await getTask(c.var.service, { id: c.req.valid("param").id }), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/tasks/{id}",
+      tags,
+      summary: "Delete a task with its events and edges",
+      security: bearerSecurity,
+      request: { params: idParam },
+      responses: {
+        204: { description: "Deleted" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found"),
+      },
+    }),
+    async (c) => {
+      await removeTask(c.var.service, { id: c.req.valid("param").id });
+      return c.body(null, 204);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/tasks/{id}/events",
+      tags,
+      summary: "The task's audit trail, oldest first",
+      security: bearerSecurity,
+      request: { params: idParam, query: eventsQuery },
+      responses: { 200: jsonContent(listOf(taskEvent, "TaskEventList"), "A page of events"), ...readErrors },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      return c.json(
+        await taskEvents(c.var.service, c.req.valid("param").id, Number(cursor ?? 0), limit),
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tasks/{id}/audit-note",
+      tags,
+      summary: "Append a note to the audit trail (allowed on terminal tasks)",
+      security: bearerSecurity,
+      request: { params: idParam, body: jsonBody(auditNoteBody) },
+      responses: {
+        201: jsonContent(taskEvent, "The note"),
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) =>
+      c.json(await addAuditNote(c.var.service, c.req.valid("param").id, c.req.valid("json").note), 201),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tasks/{id}/grants",
+      tags,
+      summary: "Share a task: make a principal its editor or viewer",
+      security: bearerSecurity,
+      request: { params: idParam, body: jsonBody(taskGrant) },
+      responses: {
+        200: jsonContent(grantView, "The grant (idempotent)"),
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) =>
+      c.json(await changeTaskGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), false), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/tasks/{id}/grants",
+      tags,
+      summary: "Take a task grant back (idempotent)",
+      security: bearerSecurity,
+      request: { params: idParam, body: jsonBody(taskGrant) },
+      responses: {
+        204: { description: "Removed" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) => {
+      await changeTaskGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), true);
+      return c.body(null, 204);
+    },
+  );

@@ -1,0 +1,121 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Executor } from "../db/client.ts";
+import { type TaskRecord, taskColumns } from "./record.ts";
+import type { TaskState } from "./states.ts";
+
+export interface NewTask {
+  id: string;
+  accountId: string;
+  agentId: string;
+  type: string;
+  name: string | null;
+  input: unknown;
+  metadata: Record<string, unknown>;
+  priority: number;
+  maxAttempts: number;
+  creator_user_id: string | null;
+  creator_service_account_id: string | null;
+  actor: { type: string; id: string };
+}
+
+const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+
+/** Inserts the task and its `created` event, only when `allowedOnAgent` holds for its agent. */
+export async function insertTaskIfAllowed(db: Executor, task: NewTask, allowedOnAgent: SQL) {
+  const result = await db.execute<TaskRecord>(sql`
+    WITH agent AS (
+      SELECT id FROM agents WHERE id = ${task.agentId} AND account_id = ${task.accountId} AND ${allowedOnAgent}
+    ), inserted AS (
+      INSERT INTO tasks (id, account_id, agent_id, type, name, input, metadata, priority, max_attempts,
+                         creator_user_id, creator_service_account_id)
+      SELECT ${task.id}, ${task.accountId}, agent.id, ${task.type}, ${task.name}, ${json(task.input)}::jsonb,
+             ${json(task.metadata)}::jsonb, ${task.priority}, ${task.maxAttempts},
+             ${task.creator_user_id}, ${task.creator_service_account_id}
+      FROM agent
+      RETURNING ${taskColumns}
+    ), event AS (
+      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id)
+      SELECT account_id, id, 'created', state, ${task.actor.type}, ${task.actor.id} FROM inserted
+    )
+    SELECT * FROM inserted`);
+  return result.rows[0];
+}
+
+export type TaskLookup = { id: string } | { name: string };
+
+const lookup = (by: TaskLookup) => ("id" in by ? sql`id = ${by.id}` : sql`name = ${by.name}`);
+
+export async function findTask(db: Executor, accountId: string, by: TaskLookup, visible: SQL) {
+  const result = await db.execute<TaskRecord>(
+    sql`SELECT ${taskColumns} FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId} AND ${visible}`,
+  );
+  return result.rows[0];
+}
+
+export interface TaskFilters {
+  agentId?: string | undefined;
+  states?: TaskState[] | undefined;
+  type?: string | undefined;
+  createdBy?: { type: "user" | "service_account"; id: string } | undefined;
+  stale?: boolean | undefined;
+}
+
+function filterClauses(filters: TaskFilters): SQL[] {
+  const clauses: SQL[] = [];
+  if (filters.agentId) clauses.push(sql`agent_id = ${filters.agentId}`);
+  if (filters.states?.length) {
+    clauses.push(
+      sql`state IN (${sql.join(
+        filters.states.map((state) => sql`${state}::task_state`),
+        sql`, `,
+      )})`,
+    );
+  }
+  if (filters.type) clauses.push(sql`type = ${filters.type}`);
+  if (filters.createdBy?.type === "user") clauses.push(sql`creator_user_id = ${filters.createdBy.id}`);
+  if (filters.createdBy?.type === "service_account") {
+    clauses.push(sql`creator_service_account_id = ${filters.createdBy.id}`);
+  }
+  if (filters.stale) clauses.push(sql`lease_owner IS NOT NULL AND lease_expires_at <= now()`);
+  return clauses;
+}
+
+export async function listTasks(
+  db: Executor,
+  accountId: string,
+  filters: TaskFilters,
+  visible: SQL,
+  limit: number,
+  before?: string,
+) {
+  const where = [sql`account_id = ${accountId}`, ...filterClauses(filters), visible];
+  if (before) where.push(sql`id < ${before}`);
+  const result = await db.execute<TaskRecord>(sql`
+    SELECT ${taskColumns} FROM tasks WHERE ${sql.join(where, sql` AND `)} ORDER BY id DESC LIMIT ${limit + 1}`);
+  return result.rows;
+}
+
+/** Deletes the task (its events go by cascade) when `allowed` holds; returns its id. */
+export async function deleteTask(db: Executor, accountId: string, by: TaskLookup, allowed: SQL) {
+  const result = await db.execute<{ id: string }>(
+    sql`DELETE FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId} AND ${allowed} RETURNING id`,
+  );
+  return result.rows[0]?.id;
+}
+
+export type TaskProbe = TaskRecord & { readable: boolean; permitted: boolean; same_payload: boolean | null };
+
+/** The follow-up read after a zero-row statement: the row, what the caller may do, and payload equality. */
+export async function probeTask(
+  db: Executor,
+  accountId: string,
+  by: TaskLookup,
+  readable: SQL,
+  permitted: SQL,
+  samePayload: SQL = sql`NULL`,
+) {
+  const result = await db.execute<TaskProbe>(sql`
+    SELECT ${taskColumns}, ${readable} AS readable, ${permitted} AS permitted, ${samePayload} AS same_payload
+    FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId}`);
+  return result.rows[0];
+}
