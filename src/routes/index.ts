@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/app-env.ts";
 import { adminAccountRoutes } from "./admin/accounts.ts";
 import { adminApiKeyRoutes } from "./admin/api-keys.ts";
+import { adminAuthzRoutes } from "./admin/authz.ts";
 import { agentRoutes } from "./agents.ts";
 import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
@@ -14,6 +15,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", docsRoutes);
   app.route("/", adminAccountRoutes);
   app.route("/", adminApiKeyRoutes);
+  app.route("/", adminAuthzRoutes);
   app.route("/", principalRoutes);
   app.route("/", agentRoutes);
   app.route("/", taskRoutes);

@@ -37,6 +37,22 @@ describe("the Worker inside workerd", () => {
     });
   });
 
+  it("drives a task through the authorization graph and one-statement transitions", async () => {
+    const owner = await createAccountWithPrincipal(client);
+    const call = (method: string, path: string, body?: unknown) =>
+      client.request<Record<string, unknown>>(method, path, {
+        token: owner.token,
+        ...(body ? { body } : {}),
+      });
+    const agent = await call("POST", "/v1/agents", { name: "in-workerd" });
+    const task = await call("POST", "/v1/tasks", { agent_id: agent.body.id, type: "t" });
+    expect(task.status).toBe(201);
+    const done = await call("POST", `/v1/tasks/${task.body.id}/complete`, { result: { ok: true } });
+    expect(done.body).toMatchObject({ state: "completed", result: { ok: true } });
+    const again = await call("POST", `/v1/tasks/${task.body.id}/complete`, { result: { ok: false } });
+    expect(again.body.code).toBe("result_conflict");
+  });
+
   it("runs the scheduled handler and logs one structured line per tick", async () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));

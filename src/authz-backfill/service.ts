@@ -1,0 +1,57 @@
+import { membershipEdge, type Relationship, registrationEdges } from "../authz/model.ts";
+import { creatorOf } from "../lib/creator.ts";
+import type { OperatorContext } from "../lib/service-context.ts";
+import { agentBatch, keyBatch, taskBatch } from "./repo.ts";
+
+export const backfillTypes = ["agent", "task", "account"] as const;
+export type BackfillType = (typeof backfillTypes)[number];
+
+export interface BackfillReport {
+  resource_type: BackfillType;
+  scanned: number;
+  edges: number;
+  /** Pass back as `after` to continue; null when this type is done. */
+  next_cursor: string | null;
+}
+
+async function edgesFor(ctx: OperatorContext, type: BackfillType, after: string, limit: number) {
+  if (type === "account") {
+    const rows = await keyBatch(ctx.db, after, limit);
+    const edges = rows.map((row) =>
+      membershipEdge({ accountId: row.account_id, type: row.principal_type, id: row.principal_id }, row.role),
+    );
+    return { ids: rows.map((row) => row.id), edges };
+  }
+  const rows =
+    type === "agent" ? await agentBatch(ctx.db, after, limit) : await taskBatch(ctx.db, after, limit);
+  const edges: Relationship[] = rows.flatMap((row) =>
+    registrationEdges({
+      type,
+      id: row.id,
+      accountId: row.account_id,
+      owner: creatorOf(row),
+      parentAgentId: row.agent_id ?? undefined,
+    }),
+  );
+  return { ids: rows.map((row) => row.id), edges };
+}
+
+/**
+ * Registers one batch of existing rows of a type in the graph — the edges a create would have
+ * written. Idempotent (existing edges are left alone), so it can be re-run and resumed anywhere.
+ */
+export async function backfillBatch(
+  ctx: OperatorContext,
+  type: BackfillType,
+  after: string,
+  limit: number,
+): Promise<BackfillReport> {
+  const { ids, edges } = await edgesFor(ctx, type, after, limit);
+  await ctx.db.transaction((tx) => ctx.authorizer.writeEdges(tx, edges, []));
+  return {
+    resource_type: type,
+    scanned: ids.length,
+    edges: edges.length,
+    next_cursor: ids.length === limit ? (ids.at(-1) ?? null) : null,
+  };
+}
