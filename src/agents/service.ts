@@ -1,10 +1,11 @@
 import { sql } from "drizzle-orm";
+import { createRegisteredIdempotently } from "../authz/create-registered.ts";
 import { type GrantInput, grantEdge } from "../authz/grants.ts";
 import { registrationEdges } from "../authz/model.ts";
 import { assertPermitted } from "../authz/probe.ts";
 import { sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
-import { type CreateOutcome, runIdempotently } from "../idempotency/service.ts";
+import type { CreateOutcome } from "../idempotency/service.ts";
 import { createdByView, creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
@@ -48,28 +49,28 @@ export async function createAgent(
     : [];
   const allowed = await ctx.access.filter("account", "create_agent", sql`${principal.accountId}`);
   try {
-    return await ctx.authorizer.createRegistered(edges, (graphStep) =>
-      ctx.db.transaction((tx) =>
-        runIdempotently(tx, principal, "create_agent", idempotencyKey, input, async () => {
-          const row = await insertAgentIfAllowed(
-            tx,
-            {
-              id,
-              accountId: principal.accountId,
-              name: input.name,
-              description: input.description ?? null,
-              metadata: input.metadata ?? {},
-              ...creatorColumns(principal),
-            },
-            allowed,
-          );
-          // Any principal can read its own account, so a refusal here is a 403, not a 404.
-          assertPermitted({ readable: true, permitted: row !== undefined });
-          await graphStep(tx);
-          ctx.access.observe("account", "create_agent", [principal.accountId]);
-          return { status: 201, body: toAgentView(row as AgentRecord) };
-        }),
-      ),
+    return await createRegisteredIdempotently(
+      ctx,
+      { operation: "create_agent", idempotencyKey, body: input },
+      edges,
+      async (tx) => {
+        const row = await insertAgentIfAllowed(
+          tx,
+          {
+            id,
+            accountId: principal.accountId,
+            name: input.name,
+            description: input.description ?? null,
+            metadata: input.metadata ?? {},
+            ...creatorColumns(principal),
+          },
+          allowed,
+        );
+        // Any principal can read its own account, so a refusal here is a 403, not a 404.
+        assertPermitted({ readable: true, permitted: row !== undefined });
+        ctx.access.observe("account", "create_agent", [principal.accountId]);
+        return toAgentView(row as AgentRecord);
+      },
     );
   } catch (error) {
     if (sqlState(error) === uniqueViolation) {

@@ -8,6 +8,7 @@ import {
 } from "../agents/service.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { grantRoutes } from "./grant-routes.ts";
 import {
   createdBy,
   createdResponse,
@@ -113,38 +114,6 @@ export const agentRoutes = createRouter()
       await deleteAgent(c.var.service, c.req.valid("param").id);
       return c.body(null, 204);
     },
-  )
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/v1/agents/{id}/grants",
-      tags,
-      summary: "Share an agent: make a principal its editor, viewer or worker",
-      security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(agentGrant) },
-      responses: {
-        200: jsonContent(grantView, "The grant (idempotent)"),
-        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
-      },
-    }),
-    async (c) =>
-      c.json(await changeAgentGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), false), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "delete",
-      path: "/v1/agents/{id}/grants",
-      tags,
-      summary: "Take a grant back (idempotent)",
-      security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(agentGrant) },
-      responses: {
-        204: { description: "Removed" },
-        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
-      },
-    }),
-    async (c) => {
-      await changeAgentGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), true);
-      return c.body(null, 204);
-    },
   );
+
+export const agentGrantRoutes = grantRoutes("/v1/agents", "agent", agentGrant, changeAgentGrant);

@@ -3,12 +3,12 @@ import type { AppEnv } from "../http/app-env.ts";
 import { adminAccountRoutes } from "./admin/accounts.ts";
 import { adminApiKeyRoutes } from "./admin/api-keys.ts";
 import { adminAuthzRoutes } from "./admin/authz.ts";
-import { agentRoutes } from "./agents.ts";
+import { agentGrantRoutes, agentRoutes } from "./agents.ts";
 import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
 import { principalRoutes } from "./principal.ts";
 import { taskTransitionRoutes } from "./task-transitions.ts";
-import { taskRoutes } from "./tasks.ts";
+import { taskGrantRoutes, taskRoutes } from "./tasks.ts";
 
 export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", healthRoutes);
@@ -20,4 +20,6 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", agentRoutes);
   app.route("/", taskRoutes);
   app.route("/", taskTransitionRoutes);
+  app.route("/", agentGrantRoutes);
+  app.route("/", taskGrantRoutes);
 }

@@ -10,6 +10,7 @@ import {
   removeTask,
   taskEvents,
 } from "../tasks/service.ts";
+import { grantRoutes } from "./grant-routes.ts";
 import {
   createdResponse,
   grantBody,
@@ -179,38 +180,6 @@ export const taskRoutes = createRouter()
     }),
     async (c) =>
       c.json(await addAuditNote(c.var.service, c.req.valid("param").id, c.req.valid("json").note), 201),
-  )
-  .openapi(
-    createRoute({
-      method: "post",
-      path: "/v1/tasks/{id}/grants",
-      tags,
-      summary: "Share a task: make a principal its editor or viewer",
-      security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(taskGrant) },
-      responses: {
-        200: jsonContent(grantView, "The grant (idempotent)"),
-        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
-      },
-    }),
-    async (c) =>
-      c.json(await changeTaskGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), false), 200),
-  )
-  .openapi(
-    createRoute({
-      method: "delete",
-      path: "/v1/tasks/{id}/grants",
-      tags,
-      summary: "Take a task grant back (idempotent)",
-      security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(taskGrant) },
-      responses: {
-        204: { description: "Removed" },
-        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
-      },
-    }),
-    async (c) => {
-      await changeTaskGrant(c.var.service, c.req.valid("param").id, c.req.valid("json"), true);
-      return c.body(null, 204);
-    },
   );
+
+export const taskGrantRoutes = grantRoutes("/v1/tasks", "task", taskGrant, changeTaskGrant);

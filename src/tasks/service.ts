@@ -1,11 +1,12 @@
 import { sql } from "drizzle-orm";
 import { probeAgent } from "../agents/repo.ts";
+import { createRegisteredIdempotently } from "../authz/create-registered.ts";
 import { type GrantInput, grantEdge } from "../authz/grants.ts";
 import { registrationEdges } from "../authz/model.ts";
 import { assertPermitted } from "../authz/probe.ts";
 import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
-import { type CreateOutcome, runIdempotently } from "../idempotency/service.ts";
+import type { CreateOutcome } from "../idempotency/service.ts";
 import { creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
@@ -57,43 +58,38 @@ export async function createTask(
     : [];
   const allowedOnAgent = await ctx.access.filter("agent", "create_task", sql`agents.id`);
   try {
-    return await ctx.authorizer.createRegistered(edges, (graphStep) =>
-      ctx.db.transaction((tx) =>
-        runIdempotently(tx, principal, "create_task", idempotencyKey, input, async () => {
-          const row = await insertTaskIfAllowed(
-            tx,
-            {
-              id,
-              accountId: principal.accountId,
-              agentId: input.agent_id,
-              type: input.type,
-              name: input.name ?? null,
-              input: input.input,
-              metadata: input.metadata ?? {},
-              priority: input.priority ?? 0,
-              maxAttempts: input.max_attempts ?? ctx.config.defaultMaxAttempts,
-              ...creatorColumns(principal),
-              actor: actorOf(ctx),
-            },
-            allowedOnAgent,
+    return await createRegisteredIdempotently(
+      ctx,
+      { operation: "create_task", idempotencyKey, body: input },
+      edges,
+      async (tx) => {
+        const row = await insertTaskIfAllowed(
+          tx,
+          {
+            id,
+            accountId: principal.accountId,
+            agentId: input.agent_id,
+            type: input.type,
+            name: input.name ?? null,
+            input: input.input,
+            metadata: input.metadata ?? {},
+            priority: input.priority ?? 0,
+            maxAttempts: input.max_attempts ?? ctx.config.defaultMaxAttempts,
+            ...creatorColumns(principal),
+            actor: actorOf(ctx),
+          },
+          allowedOnAgent,
+        );
+        if (!row) {
+          const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
+          assertPermitted(
+            await probeAgent(tx, principal.accountId, input.agent_id, readable, allowedOnAgent),
           );
-          if (!row) {
-            assertPermitted(
-              await probeAgent(
-                tx,
-                principal.accountId,
-                input.agent_id,
-                await ctx.access.filter("agent", "read", sql`agents.id`),
-                allowedOnAgent,
-              ),
-            );
-            throw new NotFoundError();
-          }
-          await graphStep(tx);
-          ctx.access.observe("agent", "create_task", [input.agent_id]);
-          return { status: 201, body: toTaskView(row) };
-        }),
-      ),
+          throw new NotFoundError();
+        }
+        ctx.access.observe("agent", "create_task", [input.agent_id]);
+        return toTaskView(row);
+      },
     );
   } catch (error) {
     if (sqlState(error) === uniqueViolation) {
