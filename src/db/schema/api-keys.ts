@@ -27,6 +27,12 @@ export const apiKeys = pgTable(
   },
   (table) => [
     index("api_keys_account_id_idx").on(table.accountId, table.createdAt),
+    index("api_keys_creator_user_idx")
+      .on(table.accountId, table.creatorUserId)
+      .where(sql`${table.creatorUserId} IS NOT NULL`),
+    index("api_keys_creator_service_account_idx")
+      .on(table.accountId, table.creatorServiceAccountId)
+      .where(sql`${table.creatorServiceAccountId} IS NOT NULL`),
     check(
       "api_keys_one_creator",
       sql`num_nonnulls(${table.creatorUserId}, ${table.creatorServiceAccountId}) <= 1`,
