@@ -10,20 +10,8 @@ function base64url(text: string): string {
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-function fromBase64url(encoded: string): string {
-  const binary = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
-  return new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)));
-}
-
 export type PrincipalRef = Pick<Principal, "accountId" | "type" | "id">;
 
 export function principalSubject(principal: PrincipalRef): SubjectRef {
   return { type: principal.type, id: `${principal.accountId}/${base64url(principal.id)}` };
-}
-
-export function subjectPrincipal(subject: SubjectRef): PrincipalRef | undefined {
-  const [accountId, encoded] = subject.id.split("/");
-  if (!accountId || !encoded || (subject.type !== "user" && subject.type !== "service_account"))
-    return undefined;
-  return { accountId, type: subject.type, id: fromBase64url(encoded) };
 }
