@@ -7,6 +7,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -42,6 +43,10 @@ export const tasks = pgTable(
     cancelReason: text("cancel_reason"),
     maxAttempts: integer("max_attempts").notNull(),
     attempts: integer("attempts").notNull().default(0),
+    compensationAttempts: integer("compensation_attempts").notNull().default(0),
+    /** Last compensation step number handed out; steps are numbered from 1 per task. */
+    compensationSeq: integer("compensation_seq").notNull().default(0),
+    redrivenFrom: text("redriven_from"),
     leaseOwner: text("lease_owner"),
     leaseEpoch: bigint("lease_epoch", { mode: "number" }).notNull().default(0),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, mode: "date" }),
@@ -58,6 +63,20 @@ export const tasks = pgTable(
       .where(sql`${table.name} IS NOT NULL`),
     index("tasks_account_id_idx").on(table.accountId, table.id),
     index("tasks_agent_id_idx").on(table.agentId, table.id),
+    // Claims read these in ORDER BY order, so their cost does not grow with the backlog.
+    index("tasks_claimable_idx")
+      .on(table.agentId, table.priority.desc(), table.id)
+      .where(sql`${table.state} = 'submitted'`),
+    index("tasks_compensation_claimable_idx")
+      .on(table.agentId, table.priority.desc(), table.id)
+      .where(sql`${table.state} = 'compensating' AND ${table.leaseOwner} IS NULL`),
+    index("tasks_lease_expiry_idx")
+      .on(table.leaseExpiresAt)
+      .where(sql`${table.state} IN ('working', 'compensating')`),
+    index("tasks_agent_lease_expiry_idx")
+      .on(table.agentId, table.leaseExpiresAt)
+      .where(sql`${table.state} IN ('working', 'compensating')`),
+    index("tasks_finished_idx").on(table.finishedAt).where(sql`${table.finishedAt} IS NOT NULL`),
     index("tasks_creator_user_idx")
       .on(table.accountId, table.creatorUserId, table.id)
       .where(sql`${table.creatorUserId} IS NOT NULL`),
@@ -71,6 +90,29 @@ export const tasks = pgTable(
     check("tasks_max_attempts_range", sql`${table.maxAttempts} BETWEEN 1 AND 100`),
     check("tasks_attempts_nonnegative", sql`${table.attempts} >= 0`),
   ],
+);
+
+export const compensationStatus = pgEnum("compensation_status", ["pending", "done", "failed"]);
+
+/** Saga steps recorded by the leaseholder, undone in reverse `seq` order after a failure. */
+export const taskCompensations = pgTable(
+  "task_compensations",
+  {
+    taskId: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    accountId: text("account_id").notNull(),
+    kind: text("kind").notNull(),
+    target: text("target").notNull(),
+    payload: jsonb("payload"),
+    status: compensationStatus("status").notNull().default("pending"),
+    outcome: jsonb("outcome"),
+    recordedEpoch: bigint("recorded_epoch", { mode: "number" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ name: "task_compensations_pkey", columns: [table.taskId, table.seq] })],
 );
 
 /** The audit trail: one row per transition or note, removed with its task. */
