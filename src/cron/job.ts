@@ -1,3 +1,4 @@
+import type { Authorizer } from "../authz/authorizer.ts";
 import type { Config } from "../config/bindings.ts";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -6,6 +7,7 @@ export interface CronDeps {
   db: Database;
   config: Config;
   logger: Logger;
+  authorizer: Authorizer;
 }
 
 /**

@@ -1,4 +1,12 @@
+import { reclaimExpiredLeases } from "../leases/reclaim.ts";
+import { purgeFinishedTasks } from "../tasks/retention.ts";
 import type { CronJob } from "./job.ts";
 
-/** Run in this order on every tick (DESIGN §8). Jobs join as their features land. */
-export const cronJobs: CronJob[] = [];
+/** Run in this order on every tick (DESIGN §8). */
+export const cronJobs: CronJob[] = [
+  { name: "reclaim", runOnce: ({ db }) => reclaimExpiredLeases(db) },
+  {
+    name: "retention",
+    runOnce: ({ db, authorizer, config }) => purgeFinishedTasks({ db, authorizer }, config.retentionDays),
+  },
+];

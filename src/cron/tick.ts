@@ -1,3 +1,4 @@
+import { createPostgresAuthorizer } from "../authz/authorizer.ts";
 import { configFor } from "../config/bindings.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { MisconfiguredError } from "../errors/domain-error.ts";
@@ -8,7 +9,7 @@ import { cronJobs } from "./jobs.ts";
 
 export type TickCounts = Record<string, Record<string, number>>;
 
-export interface TickOptions extends Pick<AppOverrides, "logSink" | "openDatabase"> {
+export interface TickOptions extends Pick<AppOverrides, "logSink" | "openDatabase" | "authorizer"> {
   jobs?: CronJob[];
 }
 
@@ -35,7 +36,8 @@ export async function runTick(env: object, now: Date, options: TickOptions = {})
         logger.log("warn", "db.pool_error", describeError(error)),
       );
       try {
-        counts[job.name] = await job.runOnce({ db: handle.db, config, logger }, now);
+        const authorizer = options.authorizer?.(config) ?? createPostgresAuthorizer();
+        counts[job.name] = await job.runOnce({ db: handle.db, config, logger, authorizer }, now);
       } catch (error) {
         counts[job.name] = { failed: 1 };
         logger.log("error", "cron.job_failed", { job: job.name, ...describeError(error) });

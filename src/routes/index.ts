@@ -4,8 +4,10 @@ import { adminAccountRoutes } from "./admin/accounts.ts";
 import { adminApiKeyRoutes } from "./admin/api-keys.ts";
 import { adminAuthzRoutes } from "./admin/authz.ts";
 import { agentGrantRoutes, agentRoutes } from "./agents.ts";
+import { compensationRoutes } from "./compensations.ts";
 import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
+import { leaseRoutes } from "./leases.ts";
 import { principalRoutes } from "./principal.ts";
 import { taskTransitionRoutes } from "./task-transitions.ts";
 import { taskGrantRoutes, taskRoutes } from "./tasks.ts";
@@ -20,6 +22,8 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", agentRoutes);
   app.route("/", taskRoutes);
   app.route("/", taskTransitionRoutes);
+  app.route("/", leaseRoutes);
+  app.route("/", compensationRoutes);
   app.route("/", agentGrantRoutes);
   app.route("/", taskGrantRoutes);
 }

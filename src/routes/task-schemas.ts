@@ -28,6 +28,8 @@ export const task = z
     cancel_reason: z.string().nullable(),
     attempts: z.number().int(),
     max_attempts: z.number().int(),
+    compensation_attempts: z.number().int(),
+    redriven_from: z.string().nullable(),
     lease: z
       .object({ worker_id: z.string(), epoch: z.number().int(), expires_at: z.iso.datetime().nullable() })
       .nullable(),

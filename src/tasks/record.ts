@@ -21,6 +21,8 @@ export type TaskRecord = {
   cancel_reason: string | null;
   max_attempts: number;
   attempts: number;
+  compensation_attempts: number;
+  redriven_from: string | null;
   lease_owner: string | null;
   lease_epoch: string | number;
   lease_expires_at: Date | null;
@@ -51,6 +53,8 @@ export const taskColumns = sql.raw(
     "cancel_reason",
     "max_attempts",
     "attempts",
+    "compensation_attempts",
+    "redriven_from",
     "lease_owner",
     "lease_epoch",
     "lease_expires_at",
@@ -84,6 +88,8 @@ export function toTaskView(row: TaskRecord) {
     cancel_reason: row.cancel_reason,
     attempts: row.attempts,
     max_attempts: row.max_attempts,
+    compensation_attempts: row.compensation_attempts,
+    redriven_from: row.redriven_from,
     lease:
       row.lease_owner === null
         ? null

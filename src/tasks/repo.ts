@@ -76,7 +76,9 @@ function filterClauses(filters: TaskFilters): SQL[] {
   if (filters.createdBy?.type === "service_account") {
     clauses.push(sql`creator_service_account_id = ${filters.createdBy.id}`);
   }
-  if (filters.stale) clauses.push(sql`lease_owner IS NOT NULL AND lease_expires_at <= now()`);
+  if (filters.stale) {
+    clauses.push(sql`state IN ('working', 'compensating') AND lease_expires_at <= now()`);
+  }
   return clauses;
 }
 
@@ -103,7 +105,13 @@ export async function deleteTask(db: Executor, accountId: string, by: TaskLookup
   return result.rows[0]?.id;
 }
 
-export type TaskProbe = TaskRecord & { readable: boolean; permitted: boolean; same_payload: boolean | null };
+export type TaskProbe = TaskRecord & {
+  readable: boolean;
+  permitted: boolean;
+  same_payload: boolean | null;
+  /** Decided by the database clock: a lease whose expiry equals now is expired. */
+  lease_live: boolean;
+};
 
 /** The follow-up read after a zero-row statement: the row, what the caller may do, and payload equality. */
 export async function probeTask(
@@ -115,7 +123,8 @@ export async function probeTask(
   samePayload: SQL = sql`NULL`,
 ) {
   const result = await db.execute<TaskProbe>(sql`
-    SELECT ${taskColumns}, ${readable} AS readable, ${permitted} AS permitted, ${samePayload} AS same_payload
+    SELECT ${taskColumns}, ${readable} AS readable, ${permitted} AS permitted, ${samePayload} AS same_payload,
+           coalesce(lease_expires_at > now(), false) AS lease_live
     FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId}`);
   return result.rows[0];
 }

@@ -54,12 +54,19 @@ export const a2aStates = {
  * in. Each is one SQL statement whose WHERE lists `from`; tests enumerate this map.
  */
 export const transitions = {
+  claim: { from: ["submitted", "working", "compensating"], to: ["working", "compensating"] },
+  heartbeat: { from: ["working", "compensating"], to: ["working", "compensating"] },
+  release: { from: ["working", "compensating"], to: ["submitted", "compensating"] },
   progress: { from: ["submitted", "working"], to: ["working"] },
   input_required: { from: ["submitted", "working"], to: ["input_required"] },
   input: { from: ["input_required"], to: ["submitted"] },
   complete: { from: ["submitted", "working"], to: ["completed"] },
-  fail: { from: ["submitted", "working"], to: ["failed", "submitted"] },
+  fail: { from: ["submitted", "working"], to: ["failed", "submitted", "compensating"] },
   cancel: { from: nonTerminalStates, to: ["canceled"] },
+  record_compensation: { from: ["working"], to: ["working"] },
+  compensation_done: { from: ["compensating"], to: ["compensating", "compensated"] },
+  compensation_failed: { from: ["compensating"], to: ["compensating", "quarantined"] },
+  reclaim: { from: ["working", "compensating"], to: ["submitted", "compensating", "quarantined"] },
 } as const satisfies Record<string, { from: readonly TaskState[]; to: readonly TaskState[] }>;
 
 export type TransitionName = keyof typeof transitions;

@@ -88,3 +88,19 @@ export async function listTaskEvents(
     ORDER BY e.id LIMIT ${limit + 1}`);
   return result.rows;
 }
+
+/** Records that a stale worker was turned away; nothing else about the task changes. */
+export async function recordStaleLease(
+  db: Executor,
+  accountId: string,
+  id: string,
+  actor: { type: string; id: string },
+  attempt: { workerId: string; epoch: number; action: string },
+): Promise<void> {
+  await db.execute(sql`
+    INSERT INTO task_events (account_id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch, data)
+    SELECT account_id, id, 'stale_lease_rejected', state, state, ${actor.type}, ${actor.id}, lease_epoch,
+           jsonb_build_object('worker_id', ${attempt.workerId}::text, 'epoch', ${attempt.epoch}::bigint,
+                              'action', ${attempt.action}::text)
+    FROM tasks WHERE id = ${id} AND account_id = ${accountId}`);
+}

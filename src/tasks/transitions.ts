@@ -9,7 +9,7 @@ import { type TaskView, toTaskView } from "./record.ts";
 import { probeTask, type TaskProbe } from "./repo.ts";
 import { actorOf } from "./service.ts";
 import { isTerminal, type TerminalState, type TransitionName, transitions } from "./states.ts";
-import { applyTransition, type LeaseCondition } from "./transition-repo.ts";
+import { applyTransition, type LeaseCondition, recordStaleLease } from "./transition-repo.ts";
 
 /** A worker's fencing token; absent when a person drives an unleased task. */
 export interface LeaseToken {
@@ -30,7 +30,7 @@ interface TransitionSpec {
 
 const json = (value: unknown) => sql`${JSON.stringify(value ?? null)}::jsonb`;
 
-function leaseOf(token: LeaseToken): LeaseCondition {
+export function leaseOf(token: LeaseToken): LeaseCondition {
   if (token.worker_id === undefined) return "unleased";
   return { workerId: token.worker_id, epoch: token.epoch ?? -1 };
 }
@@ -60,11 +60,35 @@ async function transition(ctx: ServiceContext, id: string, spec: TransitionSpec)
     spec.terminal?.samePayload,
   );
   assertPermitted(probe);
-  return explainNoChange(probe as TaskProbe, spec);
+  return explainNoChange(ctx, probe as TaskProbe, spec);
+}
+
+/** For statements outside this module: why a permitted, fenced write on the task changed nothing. */
+export async function explainRejected(
+  ctx: ServiceContext,
+  id: string,
+  permission: "update",
+  spec: Pick<TransitionSpec, "name" | "lease">,
+  fallback = "The task changed concurrently; retry.",
+): Promise<never> {
+  const probe = await probeTask(
+    ctx.db,
+    ctx.principal.accountId,
+    { id },
+    await ctx.access.filter("task", "read", sql`tasks.id`),
+    await ctx.access.filter("task", permission, sql`tasks.id`),
+  );
+  assertPermitted(probe);
+  await explainNoChange(ctx, probe as TaskProbe, spec);
+  throw new ConflictError("invalid_state", fallback, { state: probe?.state });
 }
 
 /** Why a permitted transition changed nothing: a terminal state, the lease, or the state. */
-function explainNoChange(probe: TaskProbe, spec: TransitionSpec): TaskView {
+async function explainNoChange(
+  ctx: ServiceContext,
+  probe: TaskProbe,
+  spec: Pick<TransitionSpec, "name" | "lease" | "terminal">,
+): Promise<TaskView> {
   if (isTerminal(probe.state)) {
     if (spec.terminal?.state === probe.state) {
       if (probe.same_payload) return toTaskView(probe);
@@ -152,6 +176,13 @@ export function completeTask(ctx: ServiceContext, id: string, result: unknown, t
   });
 }
 
+// Steps recorded for undoing and not yet undone.
+const hasPendingSteps = sql`EXISTS (SELECT 1 FROM task_compensations c WHERE c.task_id = t.id AND c.status = 'pending')`;
+
+/**
+ * Fails the task: back to the queue while `retryable` and attempts remain; otherwise to
+ * `compensating` when steps are pending (it never reaches `failed` with steps left), else `failed`.
+ */
 export function failTask(
   ctx: ServiceContext,
   id: string,
@@ -161,18 +192,35 @@ export function failTask(
 ) {
   assertPayloadSize("error", error);
   const retry = sql`(${retryable}::boolean AND t.attempts < t.max_attempts)`;
+  const next = sql`CASE WHEN ${retry} THEN 'submitted'::task_state
+    WHEN ${hasPendingSteps} THEN 'compensating'::task_state ELSE 'failed'::task_state END`;
   return transition(ctx, id, {
     name: "fail",
     permission: "update",
     lease: leaseOf(token),
-    set: sql`state = CASE WHEN ${retry} THEN 'submitted'::task_state ELSE 'failed'::task_state END,
-             error = ${json(error)},
-             finished_at = CASE WHEN ${retry} THEN NULL ELSE now() END,
-             lease_owner = CASE WHEN ${retry} THEN NULL ELSE t.lease_owner END,
+    set: sql`state = ${next}, error = ${json(error)},
+             finished_at = CASE WHEN ${next} = 'failed' THEN now() END,
+             lease_owner = CASE WHEN ${next} = 'failed' THEN t.lease_owner END,
              lease_expires_at = NULL`,
     eventType: "failed",
     data: { error, retryable },
     terminal: { state: "failed", samePayload: sql`error = ${json(error)}` },
+  });
+}
+
+/** Gives the lease back: the task is claimable again and the attempt is not counted. */
+export function releaseLease(ctx: ServiceContext, id: string, token: Required<LeaseToken>) {
+  return transition(ctx, id, {
+    name: "release",
+    permission: "update",
+    lease: leaseOf(token),
+    set: sql`state = CASE WHEN t.state = 'compensating' THEN 'compensating'::task_state ELSE 'submitted'::task_state END,
+             lease_owner = NULL, lease_expires_at = NULL,
+             attempts = CASE WHEN t.state = 'compensating' THEN t.attempts ELSE greatest(t.attempts - 1, 0) END,
+             compensation_attempts = CASE WHEN t.state = 'compensating'
+               THEN greatest(t.compensation_attempts - 1, 0) ELSE t.compensation_attempts END`,
+    eventType: "lease_released",
+    data: null,
   });
 }
 

@@ -1,0 +1,48 @@
+// Purges finished tasks older than RETENTION_DAYS (DESIGN §8 step 4), with their events,
+// compensation steps and authorization edges, in bounded batches.
+import { sql } from "drizzle-orm";
+import type { Authorizer } from "../authz/authorizer.ts";
+import type { Database, Executor } from "../db/client.ts";
+import { terminalStates } from "./states.ts";
+
+export const retentionBatchSize = 1000;
+export const retentionMaxBatches = 5;
+
+async function deleteFinishedBatch(db: Executor, days: number, limit: number): Promise<string[]> {
+  const terminal = sql.join(
+    terminalStates.map((state) => sql`${state}::task_state`),
+    sql`, `,
+  );
+  const result = await db.execute<{ id: string }>(sql`
+    DELETE FROM tasks WHERE id IN (
+      SELECT id FROM tasks
+      WHERE finished_at < now() - make_interval(days => ${days}::int) AND state IN (${terminal})
+      ORDER BY finished_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ) RETURNING id`);
+  return result.rows.map((row) => row.id);
+}
+
+export async function purgeFinishedTasks(
+  deps: { db: Database; authorizer: Authorizer },
+  retentionDays: number,
+  limit = retentionBatchSize,
+) {
+  let purged = 0;
+  let batches = 0;
+  while (batches < retentionMaxBatches) {
+    const ids = await deps.authorizer.deleteRegistered((deregister) =>
+      deps.db.transaction(async (tx) => {
+        const deleted = await deleteFinishedBatch(tx, retentionDays, limit);
+        await deregister(
+          tx,
+          deleted.map((id) => ({ type: "task" as const, id })),
+        );
+        return deleted;
+      }),
+    );
+    batches++;
+    purged += ids.length;
+    if (ids.length < limit) break;
+  }
+  return { purged, batches };
+}
