@@ -110,6 +110,11 @@ async function explainNoChange(
     // The worker's lease is what failed unless it still owns this very epoch.
     const ownsEpoch = probe.lease_owner === lease.workerId && Number(probe.lease_epoch) === lease.epoch;
     if (startable || !ownsEpoch) {
+      await recordStaleLease(ctx.db, ctx.principal.accountId, probe.id, actorOf(ctx), {
+        workerId: lease.workerId,
+        epoch: lease.epoch,
+        action: spec.name,
+      });
       throw new ConflictError(
         "lease_lost",
         "This lease is no longer valid: expired, released or taken over.",
