@@ -107,9 +107,9 @@ async function explainNoChange(
   const startable = (transitions[spec.name].from as readonly string[]).includes(probe.state);
   const lease = spec.lease;
   if (typeof lease === "object") {
-    // The worker's lease is what failed unless it still owns this very epoch.
+    // The lease is lost unless the worker still owns this very epoch and it has not expired.
     const ownsEpoch = probe.lease_owner === lease.workerId && Number(probe.lease_epoch) === lease.epoch;
-    if (startable || !ownsEpoch) {
+    if (!ownsEpoch || !probe.lease_live) {
       await recordStaleLease(ctx.db, ctx.principal.accountId, probe.id, actorOf(ctx), {
         workerId: lease.workerId,
         epoch: lease.epoch,
