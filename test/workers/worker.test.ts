@@ -53,6 +53,36 @@ describe("the Worker inside workerd", () => {
     expect(again.body.code).toBe("result_conflict");
   });
 
+  it("reclaims an expired lease from the scheduled handler", async () => {
+    const owner = await createAccountWithPrincipal(client);
+    const call = (method: string, path: string, body?: unknown) =>
+      client.request<Record<string, unknown>>(method, path, {
+        token: owner.token,
+        ...(body ? { body } : {}),
+      });
+    const agent = await call("POST", "/v1/agents", { name: "reclaim-in-workerd" });
+    const task = await call("POST", "/v1/tasks", { agent_id: agent.body.id, type: "t" });
+    await call("POST", "/v1/leases", { agent_id: agent.body.id, worker_id: "w", lease_seconds: 1 });
+    // The lease is one second long; wait it out on the database clock.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const ctx = executionContext();
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      worker.scheduled(
+        createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }),
+        bindings,
+        ctx,
+      );
+      await ctx.settle();
+    } finally {
+      log.mockRestore();
+    }
+    expect((await call("GET", `/v1/tasks/${task.body.id}`)).body).toMatchObject({
+      state: "submitted",
+      lease: null,
+    });
+  });
+
   it("runs the scheduled handler and logs one structured line per tick", async () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
