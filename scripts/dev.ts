@@ -3,6 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
+import { createPostgresAuthorizer } from "../src/authz/authorizer.ts";
+import { backfillAll } from "../src/authz-backfill/service.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { runMigrations } from "../src/db/migrations/runner.ts";
 import { connectSession } from "./local/database-url.ts";
@@ -66,6 +68,8 @@ try {
   });
 
   const handle = openDatabase({ databaseUrl: postgres.url, databaseWsProxy: proxyAddress }, () => {});
+  // Keys issued before memberships were kept in the graph get theirs now (idempotent).
+  await backfillAll({ db: handle.db, now: new Date(), authorizer: createPostgresAuthorizer() }, "account");
   const demo = await ensureDemoCredentials(handle.db, path.join(dataDir, "demo.json"));
   await handle.close();
 

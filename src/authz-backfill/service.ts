@@ -55,3 +55,15 @@ export async function backfillBatch(
     next_cursor: ids.length === limit ? (ids.at(-1) ?? null) : null,
   };
 }
+
+/** Runs every batch of a type (for scripts; the admin route does one batch per call). */
+export async function backfillAll(ctx: OperatorContext, type: BackfillType, limit = 1000): Promise<number> {
+  let after = "";
+  let scanned = 0;
+  for (;;) {
+    const report = await backfillBatch(ctx, type, after, limit);
+    scanned += report.scanned;
+    if (!report.next_cursor) return scanned;
+    after = report.next_cursor;
+  }
+}
