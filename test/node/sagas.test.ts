@@ -64,6 +64,10 @@ describe("sagas", () => {
       result: { refunded: true },
     });
     expect(last.body).toMatchObject({ state: "compensated", a2a_state: "FAILED" });
+    const acquire = await call("POST", `/v1/tasks/${id}/lease`, { worker_id: "again", lease_seconds: 30 });
+    expect(acquire.body).toMatchObject({ code: "task_terminal", state: "compensated" });
+    const beat = await call("POST", `/v1/tasks/${id}/heartbeat`, { ...token, lease_seconds: 60 });
+    expect(beat.body).toMatchObject({ code: "task_terminal", state: "compensated" });
     expect(await eventTypes(testApp.database, id)).toEqual(
       expect.arrayContaining(["compensation_recorded", "failed", "compensation_done"]),
     );
@@ -84,6 +88,10 @@ describe("sagas", () => {
       error: "seat gone",
     });
     expect(forGood.body).toMatchObject({ state: "quarantined", a2a_state: "FAILED" });
+    const acquire = await call("POST", `/v1/tasks/${id}/lease`, { worker_id: "again", lease_seconds: 30 });
+    expect(acquire.body).toMatchObject({ code: "task_terminal", state: "quarantined" });
+    const beat = await call("POST", `/v1/tasks/${id}/heartbeat`, { ...token, lease_seconds: 60 });
+    expect(beat.body).toMatchObject({ code: "task_terminal", state: "quarantined" });
     expect((await call("POST", `/v1/tasks/${id}/redrive`)).status).toBe(201);
   });
 
