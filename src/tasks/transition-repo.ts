@@ -53,7 +53,7 @@ export async function applyTransition(db: Executor, s: TransitionStatement): Pro
   return result.rows[0];
 }
 
-/** Appends a note to the audit trail of any task, terminal ones included, when `allowed` holds. */
+/** Appends a note to the audit trail of any task, terminal ones included, when `allowed` holds. Share-locks the row, like recordStaleLease. */
 export async function insertAuditNote(
   db: Executor,
   accountId: string,
@@ -67,6 +67,7 @@ export async function insertAuditNote(
     SELECT account_id, id, 'audit_note', state, state, ${actor.type}, ${actor.id}, lease_epoch,
            jsonb_build_object('note', ${note}::text)
     FROM tasks WHERE id = ${id} AND account_id = ${accountId} AND ${allowed}
+    FOR SHARE
     RETURNING id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch, data, created_at`);
   return result.rows[0];
 }
@@ -89,7 +90,11 @@ export async function listTaskEvents(
   return result.rows;
 }
 
-/** Records that a stale worker was turned away; nothing else about the task changes. */
+/**
+ * Records that a stale worker was turned away; nothing else about the task changes. The row is
+ * share-locked so the event reads the committed state after any transition racing with it, and
+ * takes its place in the event order after that transition's event.
+ */
 export async function recordStaleLease(
   db: Executor,
   accountId: string,
@@ -102,5 +107,6 @@ export async function recordStaleLease(
     SELECT account_id, id, 'stale_lease_rejected', state, state, ${actor.type}, ${actor.id}, lease_epoch,
            jsonb_build_object('worker_id', ${attempt.workerId}::text, 'epoch', ${attempt.epoch}::bigint,
                               'action', ${attempt.action}::text)
-    FROM tasks WHERE id = ${id} AND account_id = ${accountId}`);
+    FROM tasks WHERE id = ${id} AND account_id = ${accountId}
+    FOR SHARE`);
 }
