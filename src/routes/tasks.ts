@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { createTaskBatch, maxBatchSize } from "../tasks/batch.ts";
 import {
   addAuditNote,
   changeTaskGrant,
@@ -24,6 +25,16 @@ import {
 import { auditNoteBody, createTaskBody, task, taskEvent, taskListQuery, taskName } from "./task-schemas.ts";
 
 const tags = ["tasks"];
+const createTaskBatchBody = z
+  .object({
+    agent_id: createTaskBody.shape.agent_id,
+    tasks: z
+      .array(createTaskBody.omit({ agent_id: true }))
+      .min(1)
+      .max(maxBatchSize),
+  })
+  .strict()
+  .openapi("CreateTaskBatch");
 const nameParam = z.object({ name: taskName });
 const taskGrant = grantBody(["editor", "viewer"] as const, "TaskGrant");
 const eventsQuery = z.object({
@@ -60,6 +71,35 @@ export const taskRoutes = createRouter()
       createdResponse(
         c,
         await createTask(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tasks/batch",
+      tags,
+      summary: `Create up to ${maxBatchSize} tasks under one agent, all or none`,
+      security: bearerSecurity,
+      request: { headers: idempotencyHeader, body: jsonBody(createTaskBatchBody) },
+      responses: {
+        201: jsonContent(
+          z.object({ items: z.array(task) }).openapi("TaskBatch"),
+          "The new tasks, in request order",
+        ),
+        ...errorResponses(
+          "unauthenticated",
+          "forbidden",
+          "not_found",
+          "validation_failed",
+          "name_taken",
+          "idempotency_key_reused",
+        ),
+      },
+    }),
+    async (c) =>
+      createdResponse(
+        c,
+        await createTaskBatch(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
       ),
   )
   .openapi(
