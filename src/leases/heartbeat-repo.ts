@@ -1,9 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
+import { ttl } from "./repo.ts";
 
 export type HeartbeatRow = { expires_at: Date; epoch: string | number };
 
-const ttl = (seconds: number) => sql`make_interval(secs => ${seconds}::int)`;
 // Heartbeats closer together than TTL/6 are refused (429): the lease is safe for far longer.
 const minGap = (seconds: number) => sql`make_interval(secs => ${seconds / 6}::double precision)`;
 

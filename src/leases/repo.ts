@@ -13,7 +13,8 @@ export interface LeaseGrant {
   actor: { type: string; id: string };
 }
 
-const ttl = (seconds: number) => sql`make_interval(secs => ${seconds}::int)`;
+/** A lease TTL in whole seconds as an SQL interval, added to the database clock. */
+export const ttl = (seconds: number) => sql`make_interval(secs => ${seconds}::int)`;
 
 // Granting a lease: a new epoch (the fencing token), a new expiry, one more attempt of the
 // kind of work it is (normal or compensation).

@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
-import { createTaskBatch, maxBatchSize } from "../tasks/batch.ts";
+import { createTask, createTaskBatch, maxBatchSize } from "../tasks/create.ts";
 import {
   addAuditNote,
   changeTaskGrant,
-  createTask,
   getTask,
   listVisibleTasks,
   removeTask,

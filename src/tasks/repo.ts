@@ -3,44 +3,6 @@ import type { Executor } from "../db/client.ts";
 import { type TaskRecord, taskColumns } from "./record.ts";
 import type { TaskState } from "./states.ts";
 
-export interface NewTask {
-  id: string;
-  accountId: string;
-  agentId: string;
-  type: string;
-  name: string | null;
-  input: unknown;
-  metadata: Record<string, unknown>;
-  priority: number;
-  maxAttempts: number;
-  creator_user_id: string | null;
-  creator_service_account_id: string | null;
-  actor: { type: string; id: string };
-}
-
-const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
-
-/** Inserts the task and its `created` event, only when `allowedOnAgent` holds for its agent. */
-export async function insertTaskIfAllowed(db: Executor, task: NewTask, allowedOnAgent: SQL) {
-  const result = await db.execute<TaskRecord>(sql`
-    WITH agent AS (
-      SELECT id FROM agents WHERE id = ${task.agentId} AND account_id = ${task.accountId} AND ${allowedOnAgent}
-    ), inserted AS (
-      INSERT INTO tasks (id, account_id, agent_id, type, name, input, metadata, priority, max_attempts,
-                         creator_user_id, creator_service_account_id)
-      SELECT ${task.id}, ${task.accountId}, agent.id, ${task.type}, ${task.name}, ${json(task.input)}::jsonb,
-             ${json(task.metadata)}::jsonb, ${task.priority}, ${task.maxAttempts},
-             ${task.creator_user_id}, ${task.creator_service_account_id}
-      FROM agent
-      RETURNING ${taskColumns}
-    ), event AS (
-      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id)
-      SELECT account_id, id, 'created', state, ${task.actor.type}, ${task.actor.id} FROM inserted
-    )
-    SELECT * FROM inserted`);
-  return result.rows[0];
-}
-
 export type TaskLookup = { id: string } | { name: string };
 
 const lookup = (by: TaskLookup) => ("id" in by ? sql`id = ${by.id}` : sql`name = ${by.name}`);

@@ -1,105 +1,16 @@
 import { sql } from "drizzle-orm";
-import { probeAgent } from "../agents/repo.ts";
-import { createRegisteredIdempotently } from "../authz/create-registered.ts";
 import { type GrantInput, grantEdge } from "../authz/grants.ts";
-import { registrationEdges } from "../authz/model.ts";
 import { assertPermitted } from "../authz/probe.ts";
-import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
-import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
-import type { CreateOutcome } from "../idempotency/service.ts";
-import { creatorColumns } from "../lib/creator.ts";
-import { newId } from "../lib/ids.ts";
+import { NotFoundError } from "../errors/domain-error.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
-import { assertPayloadSize } from "./payload-limits.ts";
-import { type TaskRecord, type TaskView, toTaskEventView, toTaskView } from "./record.ts";
-import {
-  deleteTask,
-  findTask,
-  insertTaskIfAllowed,
-  listTasks,
-  probeTask,
-  type TaskFilters,
-  type TaskLookup,
-} from "./repo.ts";
+import { type TaskView, toTaskEventView, toTaskView } from "./record.ts";
+import { deleteTask, findTask, listTasks, probeTask, type TaskFilters, type TaskLookup } from "./repo.ts";
 import { insertAuditNote, listTaskEvents } from "./transition-repo.ts";
-
-export interface CreateTaskInput {
-  agent_id: string;
-  type: string;
-  name?: string | undefined;
-  input?: unknown;
-  metadata?: Record<string, unknown> | undefined;
-  max_attempts?: number | undefined;
-  priority?: number | undefined;
-}
 
 export const actorOf = (ctx: ServiceContext) => ({ type: ctx.principal.type, id: ctx.principal.id });
 const visible = (ctx: ServiceContext, permission = "read") =>
   ctx.access.filter("task", permission, sql`tasks.id`);
-
-/** Creates a task under an agent the caller may create tasks on; fail-closed with its edges. */
-export async function createTask(
-  ctx: ServiceContext,
-  input: CreateTaskInput,
-  idempotencyKey: string | undefined,
-): Promise<CreateOutcome<TaskView>> {
-  assertPayloadSize("input", input.input);
-  const { principal } = ctx;
-  const id = newId("tsk");
-  const edges = ctx.access.registers("task")
-    ? registrationEdges({
-        type: "task",
-        id,
-        accountId: principal.accountId,
-        owner: principal,
-        parentAgentId: input.agent_id,
-      })
-    : [];
-  const allowedOnAgent = await ctx.access.filter("agent", "create_task", sql`agents.id`);
-  try {
-    return await createRegisteredIdempotently(
-      ctx,
-      { operation: "create_task", idempotencyKey, body: input },
-      edges,
-      async (tx) => {
-        const row = await insertTaskIfAllowed(
-          tx,
-          {
-            id,
-            accountId: principal.accountId,
-            agentId: input.agent_id,
-            type: input.type,
-            name: input.name ?? null,
-            input: input.input,
-            metadata: input.metadata ?? {},
-            priority: input.priority ?? 0,
-            maxAttempts: input.max_attempts ?? ctx.config.defaultMaxAttempts,
-            ...creatorColumns(principal),
-            actor: actorOf(ctx),
-          },
-          allowedOnAgent,
-        );
-        if (!row) {
-          const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
-          assertPermitted(
-            await probeAgent(tx, principal.accountId, input.agent_id, readable, allowedOnAgent),
-          );
-          throw new NotFoundError();
-        }
-        ctx.access.observe("agent", "create_task", [input.agent_id]);
-        return toTaskView(row);
-      },
-    );
-  } catch (error) {
-    if (sqlState(error) === uniqueViolation) {
-      throw new ConflictError("name_taken", "A task with this name already exists in the account.");
-    }
-    // The agent was deleted between the check and the insert.
-    if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
-    throw error;
-  }
-}
 
 export async function getTask(ctx: ServiceContext, by: TaskLookup): Promise<TaskView> {
   const row = await findTask(ctx.db, ctx.principal.accountId, by, await visible(ctx));

@@ -8,24 +8,13 @@ import { permissionPredicate } from "../../src/authz/sql-compiler.ts";
 import { parseZedSchema } from "../../src/authz/zed-parser.ts";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
 import { type Check, schemaZedPath, startSpiceDb, type Tuple } from "../support/embedded-spicedb.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 const schema = parseZedSchema(schemaZed);
 
-// Mulberry32: a small seeded generator, so a failing graph can be replayed from its seed.
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randomGraph(seed: number) {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)] as T;
   const subjects = [
     ...Array.from({ length: 5 }, (_, i) => ({ type: "user", id: `acc_a/dXNlci${i}` })),

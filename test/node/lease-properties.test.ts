@@ -13,6 +13,7 @@ import type { ServiceContext } from "../../src/lib/service-context.ts";
 import { isTerminal, type TaskState } from "../../src/tasks/states.ts";
 import { cancelTask, completeTask, failTask } from "../../src/tasks/transitions.ts";
 import { createAccountWithPrincipal } from "../support/factories.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { serviceContextFor } from "../support/service-context.ts";
 import { createAgent } from "../support/task-factories.ts";
 import { useTestApp } from "../support/test-app.ts";
@@ -20,17 +21,6 @@ import { useTestApp } from "../support/test-app.ts";
 const interleavings = 10_000;
 const lanes = 16;
 const workers = ["w1", "w2", "w3"];
-
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Event = {
   type: string;
@@ -192,7 +182,7 @@ describe("lease properties", () => {
         );
         const ctx = serviceContextFor(handle.db, owner, config);
         const agentId = await createAgent(testApp.client, owner);
-        const next = random(lane + 1);
+        const next = seededRandom(lane + 1);
         const taskIds = await createTasks(
           handle,
           owner.accountId,

@@ -149,6 +149,20 @@ describe("leases", () => {
     expect((await beat({})).body.code).toBe("lease_lost");
   });
 
+  it("refuses a heartbeat for a task nobody has leased, recording the attempt", async () => {
+    const { owner, agentId, call } = await setup();
+    const id = await createTask(testApp.client, owner, agentId);
+    const beat = await call("POST", `/v1/tasks/${id}/heartbeat`, {
+      worker_id: "w",
+      epoch: 0,
+      lease_seconds: 60,
+    });
+    expect(beat.status).toBe(409);
+    expect(beat.body.code).toBe("lease_lost");
+    expect((await call("GET", `/v1/tasks/${id}`)).body).toMatchObject({ state: "submitted", lease: null });
+    expect(await eventTypes(testApp.database, id)).toEqual(["created", "stale_lease_rejected"]);
+  });
+
   it("tells the leaseholder of a canceled task to stop", async () => {
     const { owner, agentId, call, claim } = await setup();
     const id = await createTask(testApp.client, owner, agentId);
