@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { maxBatchCompletions } from "../tasks/batch-complete.ts";
 import { taskStates } from "../tasks/states.ts";
 import { createdBy } from "./schemas.ts";
 
@@ -121,6 +122,43 @@ export const progressBody = fenced({ progress: z.unknown() }, "Progress");
 export const inputRequiredBody = fenced({ prompt: z.unknown() }, "InputRequired");
 export const inputBody = z.object({ input: z.unknown() }).strict().openapi("Input");
 export const completeBody = fenced({ result: z.unknown() }, "Complete");
+export const batchCompleteBody = z
+  .object({
+    items: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1).max(64),
+            worker_id: z.string().min(1).max(200),
+            epoch: z.number().int().min(0),
+            result: z.unknown(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(maxBatchCompletions),
+  })
+  .strict()
+  .openapi("BatchComplete");
+export const batchCompleteResult = z
+  .object({
+    items: z.array(
+      z.union([
+        z.object({ id: z.string(), task }),
+        z.object({
+          id: z.string(),
+          error: z.object({
+            status: z.number().int(),
+            code: z.string(),
+            title: z.string(),
+            detail: z.string(),
+            state: z.string().optional(),
+          }),
+        }),
+      ]),
+    ),
+  })
+  .openapi("BatchCompleteResult");
 export const failBody = fenced({ error: z.unknown(), retryable: z.boolean().optional() }, "Fail");
 export const cancelBody = z
   .object({ reason: z.string().min(1).max(2000) })

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { completeBatch, maxBatchCompletions } from "../tasks/batch-complete.ts";
 import {
   cancelTask,
   completeTask,
@@ -12,6 +13,8 @@ import {
 } from "../tasks/transitions.ts";
 import { idParam } from "./schemas.ts";
 import {
+  batchCompleteBody,
+  batchCompleteResult,
   cancelBody,
   completeBody,
   failBody,
@@ -83,4 +86,19 @@ export const taskTransitionRoutes = createRouter()
   )
   .openapi(transitionRoute("cancel", "Cancel a task that has not finished", cancelBody), async (c) =>
     c.json(await cancelTask(c.var.service, c.req.valid("param").id, c.req.valid("json").reason), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/tasks/batch-complete",
+      tags: ["task transitions"],
+      summary: `Complete up to ${maxBatchCompletions} leased tasks at once; each item answered on its own`,
+      security: bearerSecurity,
+      request: { body: jsonBody(batchCompleteBody) },
+      responses: {
+        200: jsonContent(batchCompleteResult, "One outcome per item, in request order"),
+        ...errorResponses("unauthenticated", "validation_failed", "payload_too_large"),
+      },
+    }),
+    async (c) => c.json(await completeBatch(c.var.service, c.req.valid("json").items), 200),
   );

@@ -74,6 +74,18 @@ describe("statements per transition", () => {
       ),
       await measure("complete", () => call("POST", `/v1/tasks/${leased}/complete`, { result: 1 })),
     );
+    for (let i = 0; i < 3; i++) await createTask(testApp.client, owner, agentId);
+    const batch = await call("POST", "/v1/leases", { agent_id: agentId, worker_id: "b", max_tasks: 3 });
+    const items = (batch.body.items as { task: { id: string }; lease: { epoch: number } }[]).map((item) => ({
+      id: item.task.id,
+      worker_id: "b",
+      epoch: item.lease.epoch,
+      result: null,
+    }));
+    expect(items).toHaveLength(3);
+    results.push(
+      await measure("batch-complete (3 tasks)", () => call("POST", "/v1/tasks/batch-complete", { items })),
+    );
     expect(Object.fromEntries(results)).toEqual(Object.fromEntries(results.map(([label]) => [label, 2])));
   });
 });
