@@ -29,6 +29,8 @@ export interface EmbeddedPostgresOptions {
   /** Trade durability for speed; for throwaway test clusters only. */
   fast?: boolean;
   onLog?: (line: string) => void;
+  /** More `-c name=value` settings for the server. */
+  settings?: Record<string, string>;
 }
 
 const user = "postgres";
@@ -73,6 +75,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
   const flags = ["-c", "max_connections=300", "-c", "listen_addresses=127.0.0.1"];
+  for (const [name, value] of Object.entries(options.settings ?? {})) flags.push("-c", `${name}=${value}`);
   if (options.fast)
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
   const server = new EmbeddedPostgres({

@@ -3,21 +3,27 @@ import type { Executor } from "../db/client.ts";
 import { authzRelationships } from "../db/schema/index.ts";
 import type { Relationship } from "./model.ts";
 
-/** Idempotent: an edge that already exists is left as it is. */
+/**
+ * Idempotent: an edge that already exists is left as it is. The edges travel as one JSON
+ * parameter, so a thousand-task batch is one short statement rather than thousands of parameters.
+ */
 export async function insertRelationships(db: Executor, edges: Relationship[]): Promise<void> {
   if (edges.length === 0) return;
-  await db
-    .insert(authzRelationships)
-    .values(
-      edges.map((edge) => ({
-        resourceType: edge.resourceType,
-        resourceId: edge.resourceId,
-        relation: edge.relation,
-        subjectType: edge.subject.type,
-        subjectId: edge.subject.id,
-      })),
-    )
-    .onConflictDoNothing();
+  const rows = JSON.stringify(
+    edges.map((edge) => ({
+      resource_type: edge.resourceType,
+      resource_id: edge.resourceId,
+      relation: edge.relation,
+      subject_type: edge.subject.type,
+      subject_id: edge.subject.id,
+    })),
+  );
+  await db.execute(sql`
+    INSERT INTO authz_relationships (resource_type, resource_id, relation, subject_type, subject_id)
+    SELECT resource_type, resource_id, relation, subject_type, subject_id
+    FROM jsonb_to_recordset(${rows}::jsonb)
+      AS r(resource_type text, resource_id text, relation text, subject_type text, subject_id text)
+    ON CONFLICT DO NOTHING`);
 }
 
 export async function deleteRelationship(db: Executor, edge: Relationship): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import * as schema from "./schema/index.ts";
+import { nameStatements, StatementNames } from "./statement-names.ts";
 
 export type Database = NeonDatabase<typeof schema>;
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
@@ -32,13 +33,19 @@ export function routeThroughLocalProxy(address: string): void {
   neonConfig.pipelineConnect = false;
 }
 
+// Per isolate: names depend only on statement text, and every connection may reuse them.
+const statementNames = new StatementNames();
+
 /** One Pool per request: workerd forbids sharing sockets between requests. */
 export function openDatabase(
   settings: DatabaseSettings,
   onPoolError: (error: unknown) => void,
 ): DatabaseHandle {
   if (settings.databaseWsProxy) routeThroughLocalProxy(settings.databaseWsProxy);
-  const pool = new Pool({ connectionString: settings.databaseUrl, connectionTimeoutMillis: 10_000 });
+  const pool = nameStatements(
+    new Pool({ connectionString: settings.databaseUrl, connectionTimeoutMillis: 10_000 }),
+    statementNames,
+  );
   let closing = false;
   // workerd reports the socket that pool.end() closed as a lost connection; only errors before
   // the close mean something.

@@ -31,10 +31,11 @@ const pendingSteps = sql`(SELECT jsonb_agg(jsonb_build_object('seq', c.seq, 'kin
     'payload', c.payload) ORDER BY c.seq DESC) FROM task_compensations c
   WHERE c.task_id = granted.id AND c.status = 'pending')`;
 
-function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL) {
+function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL, withSteps = true) {
   return sql`
     ${chosen}, granted AS (
-      UPDATE tasks AS t SET ${grantSet(grant)} FROM chosen WHERE t.id = chosen.id
+      UPDATE tasks AS t SET ${grantSet(grant)} FROM chosen
+      WHERE t.id = chosen.id AND t.id = ANY (ARRAY(SELECT id FROM chosen))
       RETURNING t.*, chosen.state AS previous_state
     ), events AS (
       INSERT INTO task_events (account_id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch, data)
@@ -42,9 +43,12 @@ function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL) {
              jsonb_build_object('worker_id', lease_owner, 'expires_at', lease_expires_at)
       FROM granted
     )
-    SELECT ${taskColumns}, CASE WHEN state = 'compensating' THEN ${pendingSteps} END AS compensations
+    SELECT ${taskColumns}, ${withSteps ? sql`CASE WHEN state = 'compensating' THEN ${pendingSteps} END` : sql`NULL`} AS compensations
     FROM granted ORDER BY ${order}`;
 }
+
+/** At most this many tasks per claim (DESIGN §10). */
+export const maxClaimBatch = 100;
 
 export interface ClaimRequest extends LeaseGrant {
   accountId: string;
@@ -61,6 +65,10 @@ export interface ClaimRequest extends LeaseGrant {
  * Grants up to maxTasks claimable tasks of one agent: fresh work by priority then age, expired
  * leases with attempts left, and (if asked) compensation work. Rows another claimer holds are
  * skipped, never waited for.
+ *
+ * The statement holds only the candidate sets the caller asked for, and checks the agent's
+ * permission once: PostgreSQL plans a claim on every call (a new connection per request), and
+ * each extra copy of the permission predicate multiplied that planning time.
  */
 export async function claimTasks(db: Executor, r: ClaimRequest): Promise<GrantedTask[]> {
   const types = r.types?.length
@@ -69,30 +77,58 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
         sql`, `,
       )})`
     : sql``;
-  const scope = sql`t.agent_id = ${r.agentId} AND t.account_id = ${r.accountId}
-    AND EXISTS (SELECT 1 FROM agents WHERE agents.id = ${r.agentId} AND agents.account_id = ${r.accountId} AND ${r.allowedOnAgent})`;
-  const chosen = sql`
-    WITH fresh AS (
-      SELECT t.id, t.state, t.priority FROM tasks t
-      WHERE ${r.work} AND ${scope} AND t.state = 'submitted' ${types}
-      ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${r.maxTasks} FOR UPDATE SKIP LOCKED
-    ), expired AS (
-      SELECT t.id, t.state, t.priority FROM tasks t
+  // The limit is written into the text (a checked integer, never input text): with it known, the
+  // plan PostgreSQL caches for a named statement is as good as a fresh one, so it stops re-planning.
+  if (!Number.isInteger(r.maxTasks) || r.maxTasks < 1 || r.maxTasks > maxClaimBatch) {
+    throw new RangeError("maxTasks out of range");
+  }
+  const limit = sql.raw(String(r.maxTasks));
+  const scope = sql`t.agent_id = (SELECT id FROM agent) AND t.account_id = ${r.accountId}`;
+  const candidates: [string, SQL][] = [];
+  if (r.work) {
+    candidates.push([
+      "fresh",
+      sql`SELECT t.id, t.state, t.priority FROM tasks t
+      WHERE ${scope} AND t.state = 'submitted' ${types}
+      ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    ]);
+  }
+  const expiredStates = [
+    ...(r.work ? [sql`(t.state = 'working' AND t.attempts < t.max_attempts)`] : []),
+    ...(r.compensation ? [sql`(t.state = 'compensating' AND t.compensation_attempts < t.max_attempts)`] : []),
+  ];
+  candidates.push([
+    "expired",
+    sql`SELECT t.id, t.state, t.priority FROM tasks t
       WHERE ${scope} AND t.state IN ('working', 'compensating') AND t.lease_expires_at <= now() ${types}
-        AND ((${r.work} AND t.state = 'working' AND t.attempts < t.max_attempts)
-          OR (${r.compensation} AND t.state = 'compensating' AND t.compensation_attempts < t.max_attempts))
-      ORDER BY t.lease_expires_at LIMIT ${r.maxTasks} FOR UPDATE SKIP LOCKED
-    ), compensation AS (
-      SELECT t.id, t.state, t.priority FROM tasks t
-      WHERE ${r.compensation} AND ${scope} AND t.state = 'compensating' AND t.lease_owner IS NULL
+        AND (${sql.join(expiredStates, sql` OR `)})
+      ORDER BY t.lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+  ]);
+  if (r.compensation) {
+    candidates.push([
+      "compensation",
+      sql`SELECT t.id, t.state, t.priority FROM tasks t
+      WHERE ${scope} AND t.state = 'compensating' AND t.lease_owner IS NULL
         AND t.compensation_attempts < t.max_attempts ${types}
-      ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${r.maxTasks} FOR UPDATE SKIP LOCKED
-    ), chosen AS (
-      SELECT id, state FROM (
-        SELECT * FROM fresh UNION ALL SELECT * FROM expired UNION ALL SELECT * FROM compensation
-      ) candidates ORDER BY priority DESC, id LIMIT ${r.maxTasks}
+      ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+    ]);
+  }
+  const chosen = sql`
+    WITH agent AS MATERIALIZED (
+      SELECT id FROM agents WHERE id = ${r.agentId} AND account_id = ${r.accountId} AND ${r.allowedOnAgent}
+    ), ${sql.join(
+      candidates.map(([name, query]) => sql`${sql.raw(name)} AS (${query})`),
+      sql`, `,
+    )}, chosen AS (
+      SELECT id, state FROM (${sql.join(
+        candidates.map(([name]) => sql`SELECT * FROM ${sql.raw(name)}`),
+        sql` UNION ALL `,
+      )}) candidates
+      ORDER BY priority DESC, id LIMIT ${limit}
     )`;
-  const result = await db.execute<GrantedTask>(grantAndRecord(chosen, r, sql`priority DESC, id`));
+  const result = await db.execute<GrantedTask>(
+    grantAndRecord(chosen, r, sql`priority DESC, id`, r.compensation),
+  );
   return result.rows;
 }
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { maxClaimBatch } from "../leases/repo.ts";
 import { acquire, claim, heartbeat } from "../leases/service.ts";
 import { releaseLease } from "../tasks/transitions.ts";
 import { idParam } from "./schemas.ts";
@@ -24,7 +25,7 @@ const claimBody = z
     agent_id: z.string().min(1).max(64),
     worker_id: workerId,
     lease_seconds: leaseSeconds.optional(),
-    max_tasks: z.number().int().min(1).max(100).optional(),
+    max_tasks: z.number().int().min(1).max(maxClaimBatch).optional(),
     types: z.array(taskType).min(1).max(50).optional(),
     purposes: z
       .array(z.enum(["work", "compensation"]))

@@ -1,13 +1,12 @@
 // Once per `vitest run`: a PostgreSQL (embedded, or DATABASE_URL when set), the Neon driver's
 // WebSocket bridge as a child process, and a migrated template database that every test file
 // clones into a database of its own.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import type { TestProject } from "vitest/node";
 import { connectSession, isLoopback, withDatabase } from "../../scripts/local/database-url.ts";
+import { startProxyProcess } from "../../scripts/local/db-proxy-process.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../../scripts/local/embedded-postgres.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
 
@@ -53,29 +52,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
     await admin.end().catch(() => {});
-    if (proxy?.child.pid) {
-      try {
-        process.kill(-proxy.child.pid, "SIGKILL");
-      } catch {}
-    }
+    proxy?.stop();
     await postgres?.stop();
   };
-}
-
-async function startProxyProcess(host: string, port: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", path.join(root, "scripts/local/db-proxy-main.ts"), host, String(port)],
-    { cwd: root, detached: true, stdio: ["pipe", "pipe", "inherit"] },
-  );
-  const [line] = await Promise.race([
-    createInterface({ input: child.stdout as NodeJS.ReadableStream })
-      [Symbol.asyncIterator]()
-      .next()
-      .then((r) => [r.value]),
-    new Promise<never>((_, reject) =>
-      child.once("exit", (code) => reject(new Error(`db proxy exited (${code})`))),
-    ),
-  ]);
-  return { child, port: (JSON.parse(String(line)) as { port: number }).port };
 }

@@ -1,0 +1,141 @@
+// leasehold's real HTTP handlers in this process (app.fetch: authentication, validation, JSON),
+// on one shared connection pool per cell so that the numbers measure our layers, not connection
+// set-up. The per-request Pool of the Worker runtime is measured separately (wrangler dev).
+import { Pool as NeonPool } from "@neondatabase/serverless";
+import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import { createApp } from "../src/app.ts";
+import { type Database, type DatabaseHandle, routeThroughLocalProxy } from "../src/db/client.ts";
+import * as schema from "../src/db/schema/index.ts";
+import { nameStatements, StatementNames } from "../src/db/statement-names.ts";
+import { randomHex } from "../src/lib/crypto.ts";
+
+export type Driver = "pg" | "neon";
+
+export interface LeaseholdApp {
+  call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+  db: Database;
+  bindings: Record<string, unknown>;
+  /** Statements sent since the last reset (each query, plus one per dedicated connection). */
+  statements: { count: number };
+  close(): Promise<void>;
+}
+
+export interface LeaseholdAppOptions {
+  url: string;
+  driver: Driver;
+  poolSize: number;
+  proxyAddress: string;
+}
+
+type Queryable = { query: (...args: unknown[]) => unknown; connect: (...args: unknown[]) => unknown };
+
+function countStatements(pool: Queryable, statements: { count: number }): void {
+  const query = pool.query.bind(pool);
+  pool.query = (...args: unknown[]) => {
+    statements.count++;
+    return query(...args);
+  };
+  const connect = pool.connect.bind(pool);
+  // pool.query calls connect(callback) itself; a promise-style call is a transaction's connection.
+  pool.connect = (...args: unknown[]) => {
+    if (args.length === 0) statements.count++;
+    return connect(...args);
+  };
+}
+
+export function openSharedDatabase(options: LeaseholdAppOptions, statements = { count: 0 }) {
+  // As the Worker does (src/db/client.ts): statements are named after their text.
+  const names = new StatementNames();
+  if (options.driver === "neon") {
+    routeThroughLocalProxy(options.proxyAddress);
+    const pool = new NeonPool({ connectionString: options.url, max: options.poolSize });
+    pool.on("error", () => {});
+    countStatements(pool as unknown as Queryable, statements);
+    nameStatements(pool, names);
+    return { pool, db: drizzleNeon({ client: pool, schema }), end: () => pool.end() };
+  }
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
+  pool.on("error", () => {});
+  countStatements(pool as unknown as Queryable, statements);
+  nameStatements(pool as unknown as Queryable, names);
+  // node-postgres and the Neon driver share pg's API; drizzle's query surface is the same for both.
+  const db = drizzlePg({ client: pool, schema }) as unknown as Database;
+  return { pool, db, end: () => pool.end() };
+}
+
+export async function openLeaseholdApp(options: LeaseholdAppOptions): Promise<LeaseholdApp> {
+  const statements = { count: 0 };
+  const shared = openSharedDatabase(options, statements);
+  const handle = { db: shared.db, pool: shared.pool, close: async () => {} } as unknown as DatabaseHandle;
+  const bindings: Record<string, unknown> = {
+    DATABASE_URL: options.url,
+    DATABASE_WS_PROXY: options.proxyAddress,
+    ADMIN_TOKEN: `adm_${randomHex(24)}`,
+  };
+  const app = createApp({ openDatabase: () => handle, logSink: () => {} });
+  // Like workerd, hand each request an execution context; work it defers is awaited on close.
+  const deferred = new Set<Promise<unknown>>();
+  const executionContext = {
+    waitUntil(work: Promise<unknown>) {
+      deferred.add(work);
+      void work.finally(() => deferred.delete(work));
+    },
+    passThroughOnException() {},
+    props: {},
+  };
+  return {
+    db: shared.db,
+    bindings,
+    statements,
+    async call<T>(method: string, path: string, body?: unknown, token?: string) {
+      const response = await app.fetch(
+        new Request(`http://bench.local${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token ?? (bindings.ADMIN_TOKEN as string)}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+        bindings,
+        executionContext,
+      );
+      const text = await response.text();
+      if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+      return JSON.parse(text) as T;
+    },
+    async close() {
+      await Promise.allSettled([...deferred]);
+      await shared.end();
+    },
+  };
+}
+
+export interface WorkerIdentity {
+  accountId: string;
+  principal: { type: "service_account"; id: string };
+  token: string;
+  agentId: string;
+}
+
+/** An account, a service-account key and an agent it owns: all a worker needs. */
+export async function provisionWorker(
+  call: (method: string, path: string, body?: unknown, token?: string) => Promise<Record<string, unknown>>,
+): Promise<WorkerIdentity> {
+  const account = await call("POST", "/v1/admin/accounts", { name: "bench" });
+  const principal = { type: "service_account" as const, id: "bench-worker" };
+  const key = await call("POST", "/v1/admin/api-keys", {
+    account_id: account.id,
+    principal,
+    role: "member",
+  });
+  const agent = await call("POST", "/v1/agents", { name: "bench" }, key.key as string);
+  return {
+    accountId: account.id as string,
+    principal,
+    token: key.key as string,
+    agentId: agent.id as string,
+  };
+}

@@ -1,0 +1,174 @@
+// leasehold two ways: through its HTTP handlers in-process, and its services called directly
+// with a prepared context (the same claim/complete statements without HTTP or authentication:
+// the floor the HTTP layers sit on).
+import { sql } from "drizzle-orm";
+import pg from "pg";
+import { Access } from "../../src/authz/access.ts";
+import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
+import { configFor } from "../../src/config/bindings.ts";
+import { runMigrations } from "../../src/db/migrations/runner.ts";
+import { claim } from "../../src/leases/service.ts";
+import type { ServiceContext } from "../../src/lib/service-context.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { completeBatch } from "../../src/tasks/batch-complete.ts";
+import { createTaskBatch } from "../../src/tasks/create.ts";
+import { completeTask } from "../../src/tasks/transitions.ts";
+import {
+  type Driver,
+  type LeaseholdApp,
+  openLeaseholdApp,
+  provisionWorker,
+  type WorkerIdentity,
+} from "../leasehold-app.ts";
+import { type BenchSystem, consumeUntilEmpty, inChunks, type SystemRun } from "./system.ts";
+
+type Granted = { task: { id: string }; lease: { worker_id: string; epoch: number } };
+const drizzleFolder = new URL("../../drizzle", import.meta.url).pathname;
+
+export async function migrateLeasehold(url: string): Promise<void> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  try {
+    await runMigrations(session, { folder: drizzleFolder });
+  } finally {
+    await session.end();
+  }
+}
+
+const tasks = (size: number) => Array.from({ length: size }, () => ({ type: "noop" }));
+const completion = (item: Granted) => ({
+  id: item.task.id,
+  worker_id: item.lease.worker_id,
+  epoch: item.lease.epoch,
+  result: null,
+});
+
+function assertAllCompleted(outcomes: { items: { id: string; error?: unknown }[] }): void {
+  const refused = outcomes.items.find((outcome) => outcome.error);
+  if (refused) throw new Error(`batch complete refused ${refused.id}: ${JSON.stringify(refused.error)}`);
+}
+
+/** The verbs a consumer loop needs, over HTTP or over the services. */
+interface LeaseholdVerbs {
+  createBatch(size: number): Promise<void>;
+  claim(workerId: string, maxTasks: number): Promise<Granted[]>;
+  complete(item: Granted): Promise<void>;
+  completeMany(items: Granted[]): Promise<void>;
+}
+
+function leaseholdRun(app: LeaseholdApp, verbs: LeaseholdVerbs, batched: boolean): SystemRun {
+  return {
+    enqueue: (count) => inChunks(count, (size) => verbs.createBatch(size)),
+    drain: (consumers) =>
+      consumeUntilEmpty(consumers, async (consumer) => {
+        const items = await verbs.claim(`worker-${consumer}`, batched ? 100 : 1);
+        if (items.length === 0) return 0;
+        if (batched) await verbs.completeMany(items);
+        else for (const item of items) await verbs.complete(item);
+        return items.length;
+      }),
+    async countDone() {
+      const result = await app.db.execute<{ done: number }>(
+        sql`SELECT count(*)::int AS done FROM tasks WHERE state = 'completed'`,
+      );
+      return result.rows[0]?.done ?? 0;
+    },
+    close: () => app.close(),
+  };
+}
+
+function httpVerbs(app: LeaseholdApp, worker: WorkerIdentity): LeaseholdVerbs {
+  return {
+    createBatch: (size) =>
+      app
+        .call("POST", "/v1/tasks/batch", { agent_id: worker.agentId, tasks: tasks(size) }, worker.token)
+        .then(() => {}),
+    claim: async (workerId, maxTasks) =>
+      (
+        await app.call<{ items: Granted[] }>(
+          "POST",
+          "/v1/leases",
+          { agent_id: worker.agentId, worker_id: workerId, max_tasks: maxTasks },
+          worker.token,
+        )
+      ).items,
+    complete: (item) =>
+      app
+        .call(
+          "POST",
+          `/v1/tasks/${item.task.id}/complete`,
+          { result: null, worker_id: item.lease.worker_id, epoch: item.lease.epoch },
+          worker.token,
+        )
+        .then(() => {}),
+    completeMany: async (items) =>
+      assertAllCompleted(
+        await app.call("POST", "/v1/tasks/batch-complete", { items: items.map(completion) }, worker.token),
+      ),
+  };
+}
+
+function serviceContext(app: LeaseholdApp, worker: WorkerIdentity, keyId: string): ServiceContext {
+  const config = configFor(app.bindings);
+  const authorizer = createPostgresAuthorizer();
+  const logger = createLogger(() => {});
+  const principal = { accountId: worker.accountId, ...worker.principal, role: "member" as const, keyId };
+  return {
+    db: app.db,
+    principal,
+    now: new Date(),
+    config,
+    authorizer,
+    access: new Access(principal, {
+      config,
+      authorizer,
+      metrics: createMetrics(logger, undefined),
+      logger,
+      db: () => app.db,
+    }),
+  };
+}
+
+function serviceVerbs(ctx: ServiceContext, worker: WorkerIdentity): LeaseholdVerbs {
+  return {
+    createBatch: (size) =>
+      createTaskBatch(ctx, { agent_id: worker.agentId, tasks: tasks(size) }, undefined).then(() => {}),
+    claim: async (workerId, maxTasks) =>
+      (await claim(ctx, { agent_id: worker.agentId, worker_id: workerId, max_tasks: maxTasks })).items,
+    complete: (item) =>
+      completeTask(ctx, item.task.id, null, {
+        worker_id: item.lease.worker_id,
+        epoch: item.lease.epoch,
+      }).then(() => {}),
+    completeMany: async (items) => assertAllCompleted(await completeBatch(ctx, items.map(completion))),
+  };
+}
+
+export function leaseholdSystem(options: {
+  layer: "http" | "sql";
+  driver: Driver;
+  batched: boolean;
+  proxyAddress: string;
+}): BenchSystem {
+  const via = options.layer === "http" ? `HTTP handlers, ${options.driver}` : `SQL floor, ${options.driver}`;
+  return {
+    id: `leasehold-${options.layer}-${options.driver}${options.batched ? "-batched" : ""}`,
+    label: `leasehold (${via})`,
+    batched: options.batched,
+    buildTemplate: migrateLeasehold,
+    async open(url, consumers) {
+      const app = await openLeaseholdApp({
+        url,
+        driver: options.driver,
+        poolSize: consumers + 2,
+        proxyAddress: options.proxyAddress,
+      });
+      const worker = await provisionWorker(app.call);
+      if (options.layer === "http") return leaseholdRun(app, httpVerbs(app, worker), options.batched);
+      const key = await app.db.execute<{ id: string }>(sql`SELECT id FROM api_keys LIMIT 1`);
+      const ctx = serviceContext(app, worker, key.rows[0]?.id ?? "");
+      return leaseholdRun(app, serviceVerbs(ctx, worker), options.batched);
+    },
+  };
+}
