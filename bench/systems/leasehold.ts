@@ -6,6 +6,7 @@ import pg from "pg";
 import { Access } from "../../src/authz/access.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
 import { configFor } from "../../src/config/bindings.ts";
+import type { Database } from "../../src/db/client.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
 import { claim } from "../../src/leases/service.ts";
 import type { ServiceContext } from "../../src/lib/service-context.ts";
@@ -50,43 +51,52 @@ function assertAllCompleted(outcomes: { items: { id: string; error?: unknown }[]
 }
 
 /** The verbs a consumer loop needs, over HTTP or over the services. */
-interface LeaseholdVerbs {
+export interface LeaseholdVerbs {
   createBatch(size: number): Promise<void>;
   claim(workerId: string, maxTasks: number): Promise<Granted[]>;
   complete(item: Granted): Promise<void>;
   completeMany(items: Granted[]): Promise<void>;
 }
 
+/** N consumer loops over the verbs: claim one (or 100), complete it (or them), until none is left. */
+export function drainLeasehold(verbs: LeaseholdVerbs, consumers: number, batched: boolean): Promise<void> {
+  return consumeUntilEmpty(consumers, async (consumer) => {
+    const items = await verbs.claim(`worker-${consumer}`, batched ? 100 : 1);
+    if (items.length === 0) return 0;
+    if (batched) await verbs.completeMany(items);
+    else for (const item of items) await verbs.complete(item);
+    return items.length;
+  });
+}
+
+export const enqueueLeasehold = (verbs: LeaseholdVerbs, count: number) =>
+  inChunks(count, (size) => verbs.createBatch(size));
+
+export async function countCompleted(db: Database): Promise<number> {
+  const result = await db.execute<{ done: number }>(
+    sql`SELECT count(*)::int AS done FROM tasks WHERE state = 'completed'`,
+  );
+  return result.rows[0]?.done ?? 0;
+}
+
 function leaseholdRun(app: LeaseholdApp, verbs: LeaseholdVerbs, batched: boolean): SystemRun {
   return {
-    enqueue: (count) => inChunks(count, (size) => verbs.createBatch(size)),
-    drain: (consumers) =>
-      consumeUntilEmpty(consumers, async (consumer) => {
-        const items = await verbs.claim(`worker-${consumer}`, batched ? 100 : 1);
-        if (items.length === 0) return 0;
-        if (batched) await verbs.completeMany(items);
-        else for (const item of items) await verbs.complete(item);
-        return items.length;
-      }),
-    async countDone() {
-      const result = await app.db.execute<{ done: number }>(
-        sql`SELECT count(*)::int AS done FROM tasks WHERE state = 'completed'`,
-      );
-      return result.rows[0]?.done ?? 0;
-    },
+    enqueue: (count) => enqueueLeasehold(verbs, count),
+    drain: (consumers) => drainLeasehold(verbs, consumers, batched),
+    countDone: () => countCompleted(app.db),
     close: () => app.close(),
   };
 }
 
-function httpVerbs(app: LeaseholdApp, worker: WorkerIdentity): LeaseholdVerbs {
+export function httpVerbs(call: LeaseholdApp["call"], worker: WorkerIdentity): LeaseholdVerbs {
   return {
     createBatch: (size) =>
-      app
-        .call("POST", "/v1/tasks/batch", { agent_id: worker.agentId, tasks: tasks(size) }, worker.token)
-        .then(() => {}),
+      call("POST", "/v1/tasks/batch", { agent_id: worker.agentId, tasks: tasks(size) }, worker.token).then(
+        () => {},
+      ),
     claim: async (workerId, maxTasks) =>
       (
-        await app.call<{ items: Granted[] }>(
+        await call<{ items: Granted[] }>(
           "POST",
           "/v1/leases",
           { agent_id: worker.agentId, worker_id: workerId, max_tasks: maxTasks },
@@ -94,22 +104,22 @@ function httpVerbs(app: LeaseholdApp, worker: WorkerIdentity): LeaseholdVerbs {
         )
       ).items,
     complete: (item) =>
-      app
-        .call(
-          "POST",
-          `/v1/tasks/${item.task.id}/complete`,
-          { result: null, worker_id: item.lease.worker_id, epoch: item.lease.epoch },
-          worker.token,
-        )
-        .then(() => {}),
+      call(
+        "POST",
+        `/v1/tasks/${item.task.id}/complete`,
+        { result: null, worker_id: item.lease.worker_id, epoch: item.lease.epoch },
+        worker.token,
+      ).then(() => {}),
     completeMany: async (items) =>
       assertAllCompleted(
-        await app.call("POST", "/v1/tasks/batch-complete", { items: items.map(completion) }, worker.token),
+        await call("POST", "/v1/tasks/batch-complete", { items: items.map(completion) }, worker.token),
       ),
   };
 }
 
-function serviceContext(app: LeaseholdApp, worker: WorkerIdentity, keyId: string): ServiceContext {
+export async function serviceContext(app: LeaseholdApp, worker: WorkerIdentity): Promise<ServiceContext> {
+  const key = await app.db.execute<{ id: string }>(sql`SELECT id FROM api_keys LIMIT 1`);
+  const keyId = key.rows[0]?.id ?? "";
   const config = configFor(app.bindings);
   const authorizer = createPostgresAuthorizer();
   const logger = createLogger(() => {});
@@ -130,7 +140,7 @@ function serviceContext(app: LeaseholdApp, worker: WorkerIdentity, keyId: string
   };
 }
 
-function serviceVerbs(ctx: ServiceContext, worker: WorkerIdentity): LeaseholdVerbs {
+export function serviceVerbs(ctx: ServiceContext, worker: WorkerIdentity): LeaseholdVerbs {
   return {
     createBatch: (size) =>
       createTaskBatch(ctx, { agent_id: worker.agentId, tasks: tasks(size) }, undefined).then(() => {}),
@@ -165,10 +175,8 @@ export function leaseholdSystem(options: {
         proxyAddress: options.proxyAddress,
       });
       const worker = await provisionWorker(app.call);
-      if (options.layer === "http") return leaseholdRun(app, httpVerbs(app, worker), options.batched);
-      const key = await app.db.execute<{ id: string }>(sql`SELECT id FROM api_keys LIMIT 1`);
-      const ctx = serviceContext(app, worker, key.rows[0]?.id ?? "");
-      return leaseholdRun(app, serviceVerbs(ctx, worker), options.batched);
+      if (options.layer === "http") return leaseholdRun(app, httpVerbs(app.call, worker), options.batched);
+      return leaseholdRun(app, serviceVerbs(await serviceContext(app, worker), worker), options.batched);
     },
   };
 }
