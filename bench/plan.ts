@@ -41,7 +41,7 @@ export const fullPlan: RunPlan = {
   claimLatency: { small: 1_000, large: 100_000, claims: 300 },
   submitToClaim: { tasks: 200, pollMs: 50 },
   reclaimLeases: 10_000,
-  runtime: { jobs: 2_000, consumers: 16 },
+  runtime: { jobs: 1_000, consumers: 16 },
 };
 
 export const quickPlan: RunPlan = {
