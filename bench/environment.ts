@@ -52,6 +52,23 @@ export async function startBenchEnvironment(): Promise<BenchEnvironment> {
   }
   const target = new URL(serverUrl);
   const proxy = await startProxyProcess(target.hostname, Number(target.port || 5432));
+  const environment = await connectBenchEnvironment(serverUrl, proxy.address, source);
+  return {
+    ...environment,
+    async close() {
+      await environment.close();
+      proxy.stop();
+      await stopServer();
+    },
+  };
+}
+
+/** Benchmarks on a server someone else started (tests, DATABASE_URL), through its bridge. */
+export async function connectBenchEnvironment(
+  serverUrl: string,
+  proxyAddress: string,
+  source: string,
+): Promise<BenchEnvironment> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   const version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
@@ -68,7 +85,7 @@ export async function startBenchEnvironment(): Promise<BenchEnvironment> {
   };
   return {
     serverUrl,
-    proxyAddress: proxy.address,
+    proxyAddress,
     description: { postgres: `PostgreSQL ${version}`, source, settings },
     async createTemplate(prefix, build) {
       const name = `bench_${prefix}_${randomHex(4)}`;
@@ -87,8 +104,6 @@ export async function startBenchEnvironment(): Promise<BenchEnvironment> {
     async close() {
       for (const name of [...databases]) await drop(name).catch(() => {});
       await admin.end().catch(() => {});
-      proxy.stop();
-      await stopServer();
     },
   };
 }

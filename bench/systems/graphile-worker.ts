@@ -16,7 +16,12 @@ export function graphileWorkerSystem(batched: boolean): BenchSystem {
       await runMigrations({ connectionString: url, logger: silentLogger });
     },
     async open(url, consumers) {
-      const utils = await makeWorkerUtils({ connectionString: url, logger: silentLogger });
+      // Its usual pool (concurrency + 2 connections), owned by the cell so that nothing is still
+      // connected when the cell's database is dropped.
+      const pool = new pg.Pool({ connectionString: url, max: consumers + 2 });
+      pool.on("error", () => {});
+      pool.on("connect", (client) => client.on("error", () => {}));
+      const utils = await makeWorkerUtils({ pgPool: pool, logger: silentLogger });
       const counter = new pg.Client({ connectionString: url });
       await counter.connect();
       let enqueued = 0;
@@ -36,7 +41,7 @@ export function graphileWorkerSystem(batched: boolean): BenchSystem {
             wake = resolve;
           });
           const runner = await run({
-            connectionString: url,
+            pgPool: pool,
             concurrency: n,
             noHandleSignals: true,
             pollInterval: 1000,
@@ -48,7 +53,6 @@ export function graphileWorkerSystem(batched: boolean): BenchSystem {
             },
             preset: {
               worker: {
-                maxPoolSize: n + 2,
                 ...(batched ? { localQueue: { size: 100 }, completeJobBatchDelay: 0 } : {}),
               },
             },
@@ -62,6 +66,7 @@ export function graphileWorkerSystem(batched: boolean): BenchSystem {
         async close() {
           await counter.end();
           await utils.release();
+          await pool.end();
         },
       };
     },

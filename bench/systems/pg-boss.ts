@@ -13,15 +13,30 @@ export function pgBossSystem(batched: boolean): BenchSystem {
     label: batched ? "pg-boss (batchSize 100)" : "pg-boss",
     batched,
     async buildTemplate(url) {
-      const boss = new PgBoss({ connectionString: url, ...quiet });
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      pool.on("error", () => {});
+      const boss = new PgBoss({
+        db: { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) },
+        ...quiet,
+      });
       boss.on("error", () => {});
       await boss.start();
       await boss.createQueue(queue);
       await boss.stop({ graceful: false });
+      await pool.end();
     },
     async open(url, consumers) {
-      const boss = new PgBoss({ connectionString: url, max: consumers + 2, migrate: false, ...quiet });
-      boss.on("error", (error) => console.error(`pg-boss: ${error.message}`));
+      // pg-boss's own kind of pool, handed in so the cell owns its lifetime: pg-boss can still be
+      // opening a connection when stop() returns, and the cell's DROP DATABASE would end it.
+      const pool = new pg.Pool({ connectionString: url, max: consumers + 2 });
+      pool.on("error", () => {});
+      const db = { executeSql: (text: string, values?: unknown[]) => pool.query(text, values) };
+      const boss = new PgBoss({ db, migrate: false, ...quiet });
+      let closing = false;
+      // Once stopping, its pool reports the connections the cell's DROP DATABASE ends; not errors.
+      boss.on("error", (error) => {
+        if (!closing) console.error(`pg-boss: ${error.message}`);
+      });
       await boss.start();
       const counter = new pg.Client({ connectionString: url });
       await counter.connect();
@@ -51,8 +66,10 @@ export function pgBossSystem(batched: boolean): BenchSystem {
           return result.rows[0]?.done ?? 0;
         },
         async close() {
+          closing = true;
           await counter.end();
           await boss.stop({ graceful: false });
+          await pool.end();
         },
       };
     },
