@@ -139,3 +139,28 @@ export async function provisionWorker(
     agentId: agent.id as string,
   };
 }
+
+/** A fresh database cloned from `template`, the app on it and a provisioned worker, for `use`. */
+export async function withProvisionedApp<T>(
+  env: {
+    cloneDatabase(template: string): Promise<{ url: string; drop(): Promise<void> }>;
+    proxyAddress: string;
+  },
+  template: string,
+  poolSize: number,
+  use: (app: LeaseholdApp, worker: WorkerIdentity) => Promise<T>,
+): Promise<T> {
+  const database = await env.cloneDatabase(template);
+  const app = await openLeaseholdApp({
+    url: database.url,
+    driver: "pg",
+    poolSize,
+    proxyAddress: env.proxyAddress,
+  });
+  try {
+    return await use(app, await provisionWorker(app.call));
+  } finally {
+    await app.close();
+    await database.drop();
+  }
+}

@@ -11,6 +11,7 @@ export interface RunReport {
   command: string;
   startedAt: Date;
   minutes: number;
+  loadAtStart: number;
   machine: Record<string, string>;
   labels: Record<string, string>;
   systems: Record<Mode, string[]>;
@@ -171,7 +172,7 @@ export function renderReport(report: RunReport): string {
     "## Machine",
     "",
     ...Object.entries(report.machine).map(([name, value]) => `- ${name}: ${value}`),
-    `- load average before each drain (1 min): median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}`,
+    `- load average at the start: ${report.loadAtStart.toFixed(2)}; before each drain (1 min, so it includes the run's own previous cells): median ${median(loads).toFixed(2)}, max ${Math.max(...loads).toFixed(2)}`,
     "",
     "## Targets",
     "",

@@ -50,6 +50,7 @@ async function waitForQuietMachine(): Promise<void> {
 
 const startedAt = new Date();
 await waitForQuietMachine();
+const loadAtStart = os.loadavg()[0] ?? 0;
 const env = await startBenchEnvironment();
 try {
   const proxyAddress = env.proxyAddress;
@@ -126,6 +127,7 @@ try {
     command: `npm run bench${args.quick ? " -- --quick" : ""}${driver === "neon" ? " -- --driver neon" : ""}`,
     startedAt,
     minutes: (Date.now() - startedAt.getTime()) / 60_000,
+    loadAtStart,
     machine: {
       cpu: `${cpus.length} × ${cpus[0]?.model ?? "unknown"}`,
       memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,

@@ -1,7 +1,7 @@
 // Latencies a single worker sees: a claim at a small and a large backlog, and the time from a
 // task's creation to its claim by one polling worker.
 import type { BenchEnvironment } from "../environment.ts";
-import { openLeaseholdApp, provisionWorker } from "../leasehold-app.ts";
+import { withProvisionedApp } from "../leasehold-app.ts";
 import { enqueueLeasehold, httpVerbs } from "../systems/leasehold.ts";
 
 export interface Percentiles {
@@ -26,15 +26,7 @@ export async function claimLatency(
   backlog: number,
   claims: number,
 ): Promise<Percentiles> {
-  const database = await env.cloneDatabase(template);
-  const app = await openLeaseholdApp({
-    url: database.url,
-    driver: "pg",
-    poolSize: 2,
-    proxyAddress: env.proxyAddress,
-  });
-  try {
-    const worker = await provisionWorker(app.call);
+  return withProvisionedApp(env, template, 2, async (app, worker) => {
     const verbs = httpVerbs(app.call, worker);
     await enqueueLeasehold(verbs, backlog);
     await app.db.execute("ANALYZE");
@@ -47,10 +39,7 @@ export async function claimLatency(
       if (items.length !== 1) throw new Error("claim latency: the backlog ran out");
     }
     return percentiles(times);
-  } finally {
-    await app.close();
-    await database.drop();
-  }
+  });
 }
 
 /**
@@ -63,15 +52,7 @@ export async function submitToClaim(
   tasks: number,
   pollMs: number,
 ): Promise<Percentiles> {
-  const database = await env.cloneDatabase(template);
-  const app = await openLeaseholdApp({
-    url: database.url,
-    driver: "pg",
-    poolSize: 4,
-    proxyAddress: env.proxyAddress,
-  });
-  try {
-    const worker = await provisionWorker(app.call);
+  return withProvisionedApp(env, template, 4, async (app, worker) => {
     const verbs = httpVerbs(app.call, worker);
     const submitted = new Map<string, number>();
     const latencies: number[] = [];
@@ -106,8 +87,5 @@ export async function submitToClaim(
     creating = false;
     await poller;
     return percentiles(latencies);
-  } finally {
-    await app.close();
-    await database.drop();
-  }
+  });
 }

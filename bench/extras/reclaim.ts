@@ -6,7 +6,7 @@ import { configFor } from "../../src/config/bindings.ts";
 import { cronJobs } from "../../src/cron/jobs.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import type { BenchEnvironment } from "../environment.ts";
-import { openLeaseholdApp, provisionWorker } from "../leasehold-app.ts";
+import { withProvisionedApp } from "../leasehold-app.ts";
 import { enqueueLeasehold, serviceContext, serviceVerbs } from "../systems/leasehold.ts";
 
 export interface ReclaimResult {
@@ -21,15 +21,7 @@ export async function reclaimExpired(
   template: string,
   count: number,
 ): Promise<ReclaimResult> {
-  const database = await env.cloneDatabase(template);
-  const app = await openLeaseholdApp({
-    url: database.url,
-    driver: "pg",
-    poolSize: 2,
-    proxyAddress: env.proxyAddress,
-  });
-  try {
-    const worker = await provisionWorker(app.call);
+  return withProvisionedApp(env, template, 2, async (app, worker) => {
     const verbs = serviceVerbs(await serviceContext(app, worker), worker);
     await enqueueLeasehold(verbs, count);
     let leased = 0;
@@ -58,8 +50,5 @@ export async function reclaimExpired(
     );
     if (left.rows[0]?.n !== 0) throw new Error(`reclaim: ${left.rows[0]?.n} leases were left`);
     return { leases: count, seconds, statements, reclaimed: Number(counts.reclaimed) };
-  } finally {
-    await app.close();
-    await database.drop();
-  }
+  });
 }

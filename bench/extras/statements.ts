@@ -2,7 +2,7 @@
 // transition) and through the services alone (the transition).
 import { sql } from "drizzle-orm";
 import type { BenchEnvironment } from "../environment.ts";
-import { openLeaseholdApp, provisionWorker } from "../leasehold-app.ts";
+import { withProvisionedApp } from "../leasehold-app.ts";
 import { serviceContext, serviceVerbs } from "../systems/leasehold.ts";
 
 export interface StatementCounts {
@@ -19,15 +19,7 @@ export async function countTransitionStatements(
   env: BenchEnvironment,
   template: string,
 ): Promise<StatementCounts[]> {
-  const database = await env.cloneDatabase(template);
-  const app = await openLeaseholdApp({
-    url: database.url,
-    driver: "pg",
-    poolSize: 2,
-    proxyAddress: env.proxyAddress,
-  });
-  try {
-    const worker = await provisionWorker(app.call);
+  return withProvisionedApp(env, template, 2, async (app, worker) => {
     const call = <T>(method: string, path: string, body?: unknown) =>
       app.call<T>(method, path, body, worker.token);
     await call("POST", "/v1/tasks/batch", {
@@ -82,8 +74,5 @@ export async function countTransitionStatements(
     const [floorClaim] = await measure("claim (service, no HTTP)", () => verbs.claim("w2", 1));
     await measure("complete (service, no HTTP)", () => verbs.complete(floorClaim as Granted));
     return counts;
-  } finally {
-    await app.close();
-    await database.drop();
-  }
+  });
 }
