@@ -1,6 +1,7 @@
 import type { SQL } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
+import type { Database, Executor } from "../db/client.ts";
 import { authzSchema, type ObjectRef, type ObjectType, type Relationship } from "./model.ts";
+import { deleteEntry, enqueueDeregistration, lockDueEntries, recordFailedAttempt } from "./outbox-repo.ts";
 import { deleteObjectsRelationships, deleteRelationship, insertRelationships } from "./repo.ts";
 import { permissionPredicate } from "./sql-compiler.ts";
 import { type PrincipalRef, principalSubject } from "./subjects.ts";
@@ -27,23 +28,50 @@ export interface Authorizer {
   writeEdges(tx: Executor, add: Relationship[], remove: Relationship[]): Promise<void>;
   /** A SQL predicate that is TRUE when the principal holds `permission` on the object `id`. */
   predicate(principal: PrincipalRef, type: ObjectType, permission: string, id: SQL): Promise<SQL>;
+  /** Finishes deferred work (edges of deleted objects), at most `limit` entries per call. */
+  drainOutbox(db: Database, limit?: number): Promise<{ completed: number; failed: number }>;
 }
 
-/** Backend `postgres`: tuples in the same database, written in the resource's own transaction. */
-export function createPostgresAuthorizer(): Authorizer {
+/** Removes every edge naming these objects of one type; replaceable to inject failures in tests. */
+export type RemoveEdges = (tx: Executor, type: string, ids: string[]) => Promise<void>;
+
+export const outboxBatchSize = 100;
+
+/**
+ * Backend `postgres`: tuples in the same database, written in the resource's own transaction.
+ * Edges of deleted objects go in the delete's transaction too, behind a savepoint: if removing
+ * them fails, the delete still commits with an outbox entry, and the cron removes them later.
+ */
+export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObjectsRelationships): Authorizer {
   return {
     createRegistered: (edges, write) => write((tx) => insertRelationships(tx, edges)),
     deleteRegistered: (write) =>
       write(async (tx, objects) => {
-        const byType = Map.groupBy(objects, (object) => object.type);
-        for (const [type, group] of byType) {
-          await deleteObjectsRelationships(
-            tx,
-            type,
-            group.map((object) => object.id),
-          );
+        for (const [type, group] of Map.groupBy(objects, (object) => object.type)) {
+          const ids = group.map((object) => object.id);
+          try {
+            await tx.transaction((savepoint) => removeEdges(savepoint, type, ids));
+          } catch (error) {
+            await enqueueDeregistration(tx, type, ids, error);
+          }
         }
       }),
+    async drainOutbox(db, limit = outboxBatchSize) {
+      return db.transaction(async (tx) => {
+        const counts = { completed: 0, failed: 0 };
+        for (const entry of await lockDueEntries(tx, limit)) {
+          try {
+            await tx.transaction((savepoint) => removeEdges(savepoint, entry.object_type, entry.object_ids));
+            await deleteEntry(tx, entry.id);
+            counts.completed++;
+          } catch (error) {
+            await recordFailedAttempt(tx, entry.id, error);
+            counts.failed++;
+          }
+        }
+        return counts;
+      });
+    },
     async writeEdges(tx, add, remove) {
       await insertRelationships(tx, add);
       for (const edge of remove) await deleteRelationship(tx, edge);

@@ -5,6 +5,7 @@ import type { CronJob } from "./job.ts";
 /** Run in this order on every tick (DESIGN §8). */
 export const cronJobs: CronJob[] = [
   { name: "reclaim", runOnce: ({ db }) => reclaimExpiredLeases(db) },
+  { name: "authz_outbox", runOnce: ({ db, authorizer }) => authorizer.drainOutbox(db) },
   {
     name: "retention",
     runOnce: ({ db, authorizer, config }) => purgeFinishedTasks({ db, authorizer }, config.retentionDays),

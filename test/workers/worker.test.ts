@@ -97,7 +97,7 @@ describe("the Worker inside workerd", () => {
     const ticks = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === "cron.tick");
     expect(ticks).toHaveLength(1);
     expect(ticks[0]).toMatchObject({ level: "info", tick: "2026-11-21T10:00:00.000Z" });
-    expect(Object.keys(ticks[0].jobs)).toEqual(["reclaim", "retention"]);
+    expect(Object.keys(ticks[0].jobs)).toEqual(["reclaim", "authz_outbox", "retention"]);
     expect(ticks[0].jobs.reclaim).toMatchObject({
       statements: expect.any(Number),
       reclaimed: expect.any(Number),

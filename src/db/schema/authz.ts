@@ -1,4 +1,4 @@
-import { index, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Relationship tuples of the authorization graph (postgres backend), in SpiceDB's shape:
@@ -35,4 +35,24 @@ export const authzRelationships = pgTable(
       table.relation,
     ),
   ],
+);
+
+/**
+ * Authorization work that could not be done with the write it belongs to, kept until the cron
+ * finishes it (DESIGN §8 step 3). Today: removing the edges of deleted objects, one row per
+ * object type and delete.
+ */
+export const authzOutbox = pgTable(
+  "authz_outbox",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    operation: text("operation").notNull(),
+    objectType: text("object_type").notNull(),
+    objectIds: text("object_ids").array().notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [index("authz_outbox_due_idx").on(table.nextAttemptAt, table.id)],
 );

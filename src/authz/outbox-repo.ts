@@ -1,0 +1,47 @@
+// The authorization outbox: one statement per function.
+import { sql } from "drizzle-orm";
+import type { Executor } from "../db/client.ts";
+
+export type OutboxEntry = {
+  id: number;
+  operation: string;
+  object_type: string;
+  object_ids: string[];
+  attempts: number;
+};
+
+/** What an operator may read about a failure: its class and message, at most 500 characters. */
+export function describeFailure(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.slice(0, 500);
+}
+
+export async function enqueueDeregistration(db: Executor, type: string, ids: string[], error: unknown) {
+  await db.execute(sql`
+    INSERT INTO authz_outbox (operation, object_type, object_ids, attempts, last_error)
+    VALUES ('deregister', ${type}, ${sql`ARRAY[${sql.join(
+      ids.map((id) => sql`${id}`),
+      sql`, `,
+    )}]::text[]`}, 0, ${describeFailure(error)})`);
+}
+
+/** Locks up to `limit` due entries, oldest first, skipping those another drain holds. */
+export async function lockDueEntries(db: Executor, limit: number): Promise<OutboxEntry[]> {
+  const result = await db.execute<OutboxEntry>(sql`
+    SELECT id, operation, object_type, object_ids, attempts FROM authz_outbox
+    WHERE next_attempt_at <= now()
+    ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
+  return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
+}
+
+export async function deleteEntry(db: Executor, id: number): Promise<void> {
+  await db.execute(sql`DELETE FROM authz_outbox WHERE id = ${id}`);
+}
+
+/** Backs off exponentially: 2^attempts seconds, at most an hour, by the database clock. */
+export async function recordFailedAttempt(db: Executor, id: number, error: unknown): Promise<void> {
+  await db.execute(sql`
+    UPDATE authz_outbox SET attempts = attempts + 1, last_error = ${describeFailure(error)},
+      next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 3600))
+    WHERE id = ${id}`);
+}
