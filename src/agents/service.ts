@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { agentKeyObjects } from "../api-keys/agent-keys.ts";
 import { createRegisteredIdempotently } from "../authz/create-registered.ts";
 import { type GrantInput, grantEdge } from "../authz/grants.ts";
 import { registrationEdges } from "../authz/model.ts";
@@ -124,6 +125,7 @@ export async function deleteAgent(ctx: ServiceContext, id: string): Promise<void
         await deregister(tx, [
           { type: "agent", id },
           ...deletion.task_ids.map((taskId) => ({ type: "task" as const, id: taskId })),
+          ...deletion.key_ids.flatMap((keyId) => agentKeyObjects(ctx.principal.accountId, keyId)),
         ]);
       }
       return deletion;

@@ -17,8 +17,9 @@ export interface Relationship {
   subject: SubjectRef;
 }
 
+/** Something whose edges can be removed: a resource, or a principal (by its subject id). */
 export interface ObjectRef {
-  type: ObjectType;
+  type: ObjectType | "service_account" | "user";
   id: string;
 }
 

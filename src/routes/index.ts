@@ -3,6 +3,7 @@ import type { AppEnv } from "../http/app-env.ts";
 import { adminAccountRoutes } from "./admin/accounts.ts";
 import { adminApiKeyRoutes } from "./admin/api-keys.ts";
 import { adminAuthzRoutes } from "./admin/authz.ts";
+import { agentKeyRoutes } from "./agent-keys.ts";
 import { agentGrantRoutes, agentRoutes } from "./agents.ts";
 import { compensationRoutes } from "./compensations.ts";
 import { docsRoutes } from "./docs.ts";
@@ -20,6 +21,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", adminAuthzRoutes);
   app.route("/", principalRoutes);
   app.route("/", agentRoutes);
+  app.route("/", agentKeyRoutes);
   app.route("/", taskRoutes);
   app.route("/", taskTransitionRoutes);
   app.route("/", leaseRoutes);

@@ -20,6 +20,8 @@ export const apiKeys = pgTable(
     principalId: text("principal_id").notNull(),
     role: accountRole("role").notNull(),
     secretHash: bytea("secret_hash").notNull(),
+    /** Set for agent keys: the agent whose worker the key's service account is. */
+    agentId: text("agent_id"),
     creatorUserId: text("creator_user_id"),
     creatorServiceAccountId: text("creator_service_account_id"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -27,6 +29,9 @@ export const apiKeys = pgTable(
   },
   (table) => [
     index("api_keys_account_id_idx").on(table.accountId, table.createdAt),
+    index("api_keys_agent_idx")
+      .on(table.accountId, table.agentId, table.createdAt)
+      .where(sql`${table.agentId} IS NOT NULL`),
     index("api_keys_creator_user_idx")
       .on(table.accountId, table.creatorUserId)
       .where(sql`${table.creatorUserId} IS NOT NULL`),

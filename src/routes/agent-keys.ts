@@ -1,0 +1,96 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createAgentKey, deleteAgentKey, listKeysOfAgent } from "../api-keys/agent-keys.ts";
+import { bearerSecurity, errorResponses, jsonContent } from "../http/openapi.ts";
+import { createRouter } from "../http/router.ts";
+import {
+  createdBy,
+  createdResponse,
+  idempotencyHeader,
+  idParam,
+  listOf,
+  pageQuery,
+  toPageRequest,
+} from "./schemas.ts";
+
+const agentKey = z
+  .object({
+    id: z.string(),
+    agent_id: z.string(),
+    principal: z.object({ type: z.literal("service_account"), id: z.string() }),
+    created_by: createdBy,
+    created_at: z.iso.datetime(),
+    revoked_at: z.iso.datetime().nullable(),
+  })
+  .openapi("AgentKey");
+const createdAgentKey = agentKey
+  .extend({
+    key: z.string().nullable().openapi({
+      description: "The plaintext key, shown once; null when an Idempotency-Key replays the create.",
+    }),
+  })
+  .openapi("CreatedAgentKey");
+const keyParams = idParam.extend({ key_id: z.string().min(1).max(64) });
+const tags = ["agent keys"];
+
+export const agentKeyRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/agents/{id}/api-keys",
+      tags,
+      summary: "Create a key for the agent's workers: it can claim and drive this agent's tasks only",
+      security: bearerSecurity,
+      request: { params: idParam, headers: idempotencyHeader },
+      responses: {
+        201: jsonContent(createdAgentKey, "The new key"),
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "idempotency_key_reused"),
+      },
+    }),
+    async (c) =>
+      createdResponse(
+        c,
+        await createAgentKey(
+          c.var.service,
+          c.req.valid("param").id,
+          c.req.valid("header")["idempotency-key"],
+        ),
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/agents/{id}/api-keys",
+      tags,
+      summary: "List the agent's keys, newest first (never the secret)",
+      security: bearerSecurity,
+      request: { params: idParam, query: pageQuery },
+      responses: {
+        200: jsonContent(listOf(agentKey, "AgentKeyList"), "A page of keys"),
+        ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
+      },
+    }),
+    async (c) =>
+      c.json(
+        await listKeysOfAgent(c.var.service, c.req.valid("param").id, toPageRequest(c.req.valid("query"))),
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/agents/{id}/api-keys/{key_id}",
+      tags,
+      summary: "Revoke the key now (its next request is 401) and remove its edges",
+      security: bearerSecurity,
+      request: { params: keyParams },
+      responses: {
+        204: { description: "Revoked" },
+        ...errorResponses("unauthenticated", "forbidden", "not_found"),
+      },
+    }),
+    async (c) => {
+      const { id, key_id } = c.req.valid("param");
+      await deleteAgentKey(c.var.service, id, key_id);
+      return c.body(null, 204);
+    },
+  );
