@@ -82,10 +82,11 @@ export type AgentDeletion = {
   task_ids: string[];
   /** Agent keys revoked with the agent. */
   key_ids: string[];
+  schedule_ids: string[];
 };
 
 /**
- * Deletes the agent and its (all terminal) tasks and revokes its keys in one statement, or nothing when a task is
+ * Deletes the agent with its (all terminal) tasks and its schedules, and revokes its keys, in one statement, or nothing when a task is
  * still live. The agent row is locked first, so a concurrent task create waits and then fails
  * its foreign key rather than slipping in.
  */
@@ -102,6 +103,9 @@ export async function deleteAgentUnlessBusy(db: Executor, accountId: string, id:
     ), removed_tasks AS (
       DELETE FROM tasks WHERE account_id = ${accountId} AND agent_id IN (SELECT id FROM target)
         AND NOT (SELECT busy FROM busy) RETURNING id
+    ), removed_schedules AS (
+      DELETE FROM schedules WHERE account_id = ${accountId} AND agent_id IN (SELECT id FROM target)
+        AND NOT (SELECT busy FROM busy) RETURNING id
     ), removed_agent AS (
       DELETE FROM agents WHERE id IN (SELECT id FROM target) AND NOT (SELECT busy FROM busy) RETURNING id
     ), revoked_keys AS (
@@ -112,6 +116,7 @@ export async function deleteAgentUnlessBusy(db: Executor, accountId: string, id:
     SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT busy FROM busy) AS busy,
            coalesce((SELECT array_agg(id) FROM removed_tasks), '{}') AS task_ids,
            coalesce((SELECT array_agg(id) FROM revoked_keys), '{}') AS key_ids,
+           coalesce((SELECT array_agg(id) FROM removed_schedules), '{}') AS schedule_ids,
            EXISTS (SELECT 1 FROM removed_agent) AS deleted`);
   return result.rows[0] as AgentDeletion;
 }

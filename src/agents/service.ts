@@ -115,7 +115,7 @@ async function probe(ctx: ServiceContext, id: string, permission: string) {
   );
 }
 
-/** Deletes an agent and its finished tasks with every edge naming them; refuses while work is live. */
+/** Deletes an agent, its finished tasks and its schedules with every edge naming them; refuses while work is live. */
 export async function deleteAgent(ctx: ServiceContext, id: string): Promise<void> {
   const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
   const outcome = await ctx.authorizer.deleteRegistered((deregister) =>
@@ -126,6 +126,7 @@ export async function deleteAgent(ctx: ServiceContext, id: string): Promise<void
           { type: "agent", id },
           ...deletion.task_ids.map((taskId) => ({ type: "task" as const, id: taskId })),
           ...deletion.key_ids.flatMap((keyId) => agentKeyObjects(ctx.principal.accountId, keyId)),
+          ...deletion.schedule_ids.map((scheduleId) => ({ type: "schedule" as const, id: scheduleId })),
         ]);
       }
       return deletion;

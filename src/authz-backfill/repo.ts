@@ -25,6 +25,14 @@ export async function taskBatch(db: Executor, after: string, limit: number) {
   return result.rows;
 }
 
+/** One batch of schedules, in id order after `after`. */
+export async function scheduleBatch(db: Executor, after: string, limit: number) {
+  const result = await db.execute<BackfillRow>(sql`
+    SELECT id, account_id, agent_id, creator_user_id, creator_service_account_id
+    FROM schedules WHERE id > ${after} ORDER BY id LIMIT ${limit}`);
+  return result.rows;
+}
+
 export type MembershipRow = {
   id: string;
   account_id: string;

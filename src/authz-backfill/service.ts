@@ -1,9 +1,9 @@
 import { membershipEdge, type Relationship, registrationEdges } from "../authz/model.ts";
 import { creatorOf } from "../lib/creator.ts";
 import type { OperatorContext } from "../lib/service-context.ts";
-import { agentBatch, keyBatch, taskBatch } from "./repo.ts";
+import { agentBatch, keyBatch, scheduleBatch, taskBatch } from "./repo.ts";
 
-export const backfillTypes = ["agent", "task", "account"] as const;
+export const backfillTypes = ["agent", "task", "schedule", "account"] as const;
 export type BackfillType = (typeof backfillTypes)[number];
 
 export interface BackfillReport {
@@ -22,8 +22,8 @@ async function edgesFor(ctx: OperatorContext, type: BackfillType, after: string,
     );
     return { ids: rows.map((row) => row.id), edges };
   }
-  const rows =
-    type === "agent" ? await agentBatch(ctx.db, after, limit) : await taskBatch(ctx.db, after, limit);
+  const batches = { agent: agentBatch, task: taskBatch, schedule: scheduleBatch };
+  const rows = await batches[type](ctx.db, after, limit);
   const edges: Relationship[] = rows.flatMap((row) =>
     registrationEdges({
       type,

@@ -6,8 +6,15 @@ import { deleteObjectsRelationships, deleteRelationship, insertRelationships } f
 import { permissionPredicate } from "./sql-compiler.ts";
 import { type PrincipalRef, principalSubject } from "./subjects.ts";
 
-/** Writes the resource's rows inside a transaction; `graphStep` joins that transaction. */
-export type TransactionalWrite<T> = (graphStep: (tx: Executor) => Promise<void>) => Promise<T>;
+/**
+ * Writes the resource's rows inside a transaction; `graphStep` joins that transaction. `keep`
+ * narrows the registration to edges of rows the write really created (a run that already
+ * existed creates none): the postgres backend writes only those; a backend that registered first
+ * removes the others.
+ */
+export type TransactionalWrite<T> = (
+  graphStep: (tx: Executor, keep?: (edge: Relationship) => boolean) => Promise<void>,
+) => Promise<T>;
 
 /** Deletes rows inside a transaction, then hands `deregister` the objects that are gone. */
 export type TransactionalDelete<T> = (
@@ -44,7 +51,8 @@ export const outboxBatchSize = 100;
  */
 export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObjectsRelationships): Authorizer {
   return {
-    createRegistered: (edges, write) => write((tx) => insertRelationships(tx, edges)),
+    createRegistered: (edges, write) =>
+      write((tx, keep) => insertRelationships(tx, keep ? edges.filter(keep) : edges)),
     deleteRegistered: (write) =>
       write(async (tx, objects) => {
         for (const [type, group] of Map.groupBy(objects, (object) => object.type)) {

@@ -13,6 +13,7 @@ export const errorCatalog = {
   result_conflict: { status: 409, title: "Result conflict" },
   idempotency_key_reused: { status: 409, title: "Idempotency key reused" },
   name_taken: { status: 409, title: "Name taken" },
+  run_exists: { status: 409, title: "Run already exists" },
   invalid_state: { status: 409, title: "Not allowed in the task's current state" },
   agent_has_live_tasks: { status: 409, title: "Agent has live tasks" },
   payload_too_large: { status: 413, title: "Payload too large" },

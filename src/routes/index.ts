@@ -10,6 +10,7 @@ import { docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
 import { leaseRoutes } from "./leases.ts";
 import { principalRoutes } from "./principal.ts";
+import { scheduleRoutes } from "./schedules.ts";
 import { taskTransitionRoutes } from "./task-transitions.ts";
 import { taskGrantRoutes, taskRoutes } from "./tasks.ts";
 
@@ -22,6 +23,7 @@ export function registerRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route("/", principalRoutes);
   app.route("/", agentRoutes);
   app.route("/", agentKeyRoutes);
+  app.route("/", scheduleRoutes);
   app.route("/", taskRoutes);
   app.route("/", taskTransitionRoutes);
   app.route("/", leaseRoutes);

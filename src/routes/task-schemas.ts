@@ -31,6 +31,14 @@ export const task = z
     max_attempts: z.number().int(),
     compensation_attempts: z.number().int(),
     redriven_from: z.string().nullable(),
+    schedule_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The schedule that spawned this run, if any." }),
+    scheduled_for: z.iso
+      .datetime()
+      .nullable()
+      .openapi({ description: "The schedule instant this run is for." }),
     lease: z
       .object({ worker_id: z.string(), epoch: z.number().int(), expires_at: z.iso.datetime().nullable() })
       .nullable(),

@@ -23,6 +23,8 @@ export type TaskRecord = {
   attempts: number;
   compensation_attempts: number;
   redriven_from: string | null;
+  schedule_id: string | null;
+  scheduled_for: Date | null;
   lease_owner: string | null;
   lease_epoch: string | number;
   lease_expires_at: Date | null;
@@ -55,6 +57,8 @@ export const taskColumns = sql.raw(
     "attempts",
     "compensation_attempts",
     "redriven_from",
+    "schedule_id",
+    "scheduled_for",
     "lease_owner",
     "lease_epoch",
     "lease_expires_at",
@@ -90,6 +94,8 @@ export function toTaskView(row: TaskRecord) {
     max_attempts: row.max_attempts,
     compensation_attempts: row.compensation_attempts,
     redriven_from: row.redriven_from,
+    schedule_id: row.schedule_id,
+    scheduled_for: iso(row.scheduled_for),
     lease:
       row.lease_owner === null
         ? null

@@ -47,6 +47,9 @@ export const tasks = pgTable(
     /** Last compensation step number handed out; steps are numbered from 1 per task. */
     compensationSeq: integer("compensation_seq").notNull().default(0),
     redrivenFrom: text("redriven_from"),
+    /** Set on runs spawned by a schedule: which one, and for which instant. */
+    scheduleId: text("schedule_id"),
+    scheduledFor: timestamp("scheduled_for", { withTimezone: true, mode: "date" }),
     leaseOwner: text("lease_owner"),
     leaseEpoch: bigint("lease_epoch", { mode: "number" }).notNull().default(0),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true, mode: "date" }),
@@ -76,6 +79,10 @@ export const tasks = pgTable(
     index("tasks_agent_lease_expiry_idx")
       .on(table.agentId, table.leaseExpiresAt)
       .where(sql`${table.state} IN ('working', 'compensating')`),
+    // A schedule spawns each instant at most once, even when two ticks run at once.
+    uniqueIndex("tasks_schedule_run_key")
+      .on(table.scheduleId, table.scheduledFor)
+      .where(sql`${table.scheduleId} IS NOT NULL`),
     index("tasks_finished_idx").on(table.finishedAt).where(sql`${table.finishedAt} IS NOT NULL`),
     index("tasks_creator_user_idx")
       .on(table.accountId, table.creatorUserId, table.id)

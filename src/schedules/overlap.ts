@@ -1,0 +1,14 @@
+/**
+ * What a due instant does while the schedule's previous run is still live (not terminal),
+ * declared once for the pgEnum, the zod enum and the firing job (DESIGN §7).
+ */
+export const overlapPolicies = [
+  /** Spawn nothing while the previous run is live; the instant counts in `missed_fires`. */
+  "skip",
+  /** Spawn every due instant, whether or not earlier runs have finished. */
+  "allow",
+  /** Keep the most recent due instant and spawn it once the previous run is terminal. */
+  "buffer_one",
+] as const;
+
+export type OverlapPolicy = (typeof overlapPolicies)[number];

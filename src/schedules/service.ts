@@ -1,0 +1,195 @@
+// Schedules (DESIGN §7): created under an agent by someone who manages it, registered in the
+// graph (owner = creator, parent = agent) in the row's own transaction.
+import { type SQL, sql } from "drizzle-orm";
+import { probeAgent } from "../agents/repo.ts";
+import { createRegisteredIdempotently } from "../authz/create-registered.ts";
+import { registrationEdges } from "../authz/model.ts";
+import { assertPermitted } from "../authz/probe.ts";
+import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
+import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
+import type { CreateOutcome } from "../idempotency/service.ts";
+import { createdByView, creatorColumns } from "../lib/creator.ts";
+import { newId } from "../lib/ids.ts";
+import { type Page, toPage } from "../lib/pagination.ts";
+import type { ServiceContext } from "../lib/service-context.ts";
+import { assertPayloadSize } from "../tasks/payload-limits.ts";
+import { validateCron } from "./cron-expression.ts";
+import type { OverlapPolicy } from "./overlap.ts";
+import {
+  deleteScheduleIfAllowed,
+  findSchedule,
+  insertScheduleIfAllowed,
+  listSchedules,
+  probeSchedule,
+  type ScheduleRecord,
+} from "./repo.ts";
+
+const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+
+export function toScheduleView(row: ScheduleRecord) {
+  return {
+    id: row.id,
+    agent_id: row.agent_id,
+    name: row.name,
+    cron: row.cron,
+    timezone: row.timezone,
+    task: { type: row.task_type, input: row.task_input ?? null, max_attempts: row.task_max_attempts },
+    overlap: row.overlap,
+    catchup_window_seconds: row.catchup_window_seconds,
+    paused: row.paused,
+    next_fire_at: iso(row.next_fire_at),
+    last_scheduled_for: iso(row.last_scheduled_for),
+    buffered_for: iso(row.buffered_for),
+    last_task_id: row.last_task_id,
+    missed_fires: row.missed_fires,
+    created_by: createdByView(row),
+    created_at: iso(row.created_at) as string,
+    updated_at: iso(row.updated_at) as string,
+  };
+}
+export type ScheduleView = ReturnType<typeof toScheduleView>;
+
+export interface TaskTemplate {
+  type: string;
+  input?: unknown;
+  max_attempts?: number | undefined;
+}
+
+export interface CreateScheduleInput {
+  name: string;
+  cron: string;
+  timezone: string;
+  task: TaskTemplate;
+  overlap: OverlapPolicy;
+  catchup_window_seconds: number;
+  paused: boolean;
+}
+
+export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage") =>
+  ctx.access.filter("schedule", permission, sql`schedules.id`);
+
+export const nameTaken = () =>
+  new ConflictError("name_taken", "A schedule with this name already exists under the agent.");
+
+/** The agent is missing or unreadable (404), or the caller may not manage it (403). */
+async function assertAgentAllows(ctx: ServiceContext, agentId: string, permitted: SQL) {
+  const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
+  assertPermitted(await probeAgent(ctx.db, ctx.principal.accountId, agentId, readable, permitted));
+}
+
+export async function createSchedule(
+  ctx: ServiceContext,
+  agentId: string,
+  input: CreateScheduleInput,
+  idempotencyKey: string | undefined,
+): Promise<CreateOutcome<ScheduleView>> {
+  assertPayloadSize("task.input", input.task.input);
+  const firstFire = validateCron(input, ctx.now);
+  const { principal } = ctx;
+  const id = newId("sch");
+  const edges = ctx.access.registers("schedule")
+    ? registrationEdges({
+        type: "schedule",
+        id,
+        accountId: principal.accountId,
+        owner: principal,
+        parentAgentId: agentId,
+      })
+    : [];
+  const allowedOnAgent = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  try {
+    const outcome = await createRegisteredIdempotently(
+      ctx,
+      { operation: "create_schedule", idempotencyKey, body: { agent_id: agentId, ...input } },
+      edges,
+      async (tx) => {
+        const row = await insertScheduleIfAllowed(
+          tx,
+          {
+            id,
+            accountId: principal.accountId,
+            agentId,
+            name: input.name,
+            cron: input.cron.trim(),
+            timezone: input.timezone,
+            taskType: input.task.type,
+            taskInput: input.task.input,
+            taskMaxAttempts: input.task.max_attempts ?? ctx.config.defaultMaxAttempts,
+            overlap: input.overlap,
+            catchupWindowSeconds: input.catchup_window_seconds,
+            paused: input.paused,
+            nextFireAt: input.paused ? null : firstFire,
+            creator: creatorColumns(principal),
+          },
+          allowedOnAgent,
+        );
+        if (!row) {
+          await assertAgentAllows(ctx, agentId, allowedOnAgent);
+          throw new NotFoundError();
+        }
+        // The response is built from the insert's RETURNING: nothing is read back after commit.
+        return toScheduleView(row);
+      },
+    );
+    ctx.access.observe("agent", "manage", [agentId]);
+    return outcome;
+  } catch (error) {
+    if (sqlState(error) === uniqueViolation) throw nameTaken();
+    if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
+    throw error;
+  }
+}
+
+export async function getSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<ScheduleView> {
+  const row = await findSchedule(
+    ctx.db,
+    ctx.principal.accountId,
+    agentId,
+    id,
+    await scheduleFilter(ctx, "read"),
+  );
+  if (!row) throw new NotFoundError();
+  ctx.access.observe("schedule", "read", [id]);
+  return toScheduleView(row);
+}
+
+export async function listSchedulesOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
+  const visible = await scheduleFilter(ctx, "read");
+  const rows = await listSchedules(
+    ctx.db,
+    ctx.principal.accountId,
+    agentId,
+    visible,
+    page.limit,
+    page.before,
+  );
+  if (rows.length === 0) {
+    await assertAgentAllows(ctx, agentId, await ctx.access.filter("agent", "read", sql`agents.id`));
+  }
+  const result = toPage(rows.map(toScheduleView), page.limit);
+  ctx.access.observe(
+    "schedule",
+    "read",
+    result.items.map((item) => item.id),
+  );
+  return result;
+}
+
+/** Deletes the schedule and removes its edges; the runs it spawned stay, with their `schedule_id`. */
+export async function deleteSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<void> {
+  const { accountId } = ctx.principal;
+  const allowed = await scheduleFilter(ctx, "manage");
+  const deleted = await ctx.authorizer.deleteRegistered((deregister) =>
+    ctx.db.transaction(async (tx) => {
+      const row = await deleteScheduleIfAllowed(tx, accountId, agentId, id, allowed);
+      if (row) await deregister(tx, [{ type: "schedule", id }]);
+      return row;
+    }),
+  );
+  if (!deleted) {
+    const readable = await scheduleFilter(ctx, "read");
+    assertPermitted(await probeSchedule(ctx.db, accountId, agentId, id, readable, allowed));
+    throw new NotFoundError();
+  }
+  ctx.access.observe("schedule", "manage", [id]);
+}
