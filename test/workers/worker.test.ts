@@ -83,6 +83,38 @@ describe("the Worker inside workerd", () => {
     });
   });
 
+  it("fires a due schedule from the scheduled handler, once however often the minute is delivered", async () => {
+    const owner = await createAccountWithPrincipal(client);
+    const call = (method: string, path: string, body?: unknown) =>
+      client.request<Record<string, unknown>>(method, path, {
+        token: owner.token,
+        ...(body ? { body } : {}),
+      });
+    const agent = await call("POST", "/v1/agents", { name: "schedules-in-workerd" });
+    const base = `/v1/agents/${agent.body.id}/schedules`;
+    const schedule = await call("POST", base, {
+      name: "each-minute",
+      cron: "* * * * *",
+      task: { type: "tick" },
+    });
+    expect(schedule.status).toBe(201);
+    const scheduledTime = Date.parse(schedule.body.next_fire_at as string);
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      for (let delivery = 0; delivery < 2; delivery++) {
+        const ctx = executionContext();
+        worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), bindings, ctx);
+        await ctx.settle();
+      }
+    } finally {
+      log.mockRestore();
+    }
+    const tasks = await call("GET", `/v1/tasks?agent_id=${agent.body.id}`);
+    expect(tasks.body.items).toMatchObject([
+      { type: "tick", schedule_id: schedule.body.id, scheduled_for: schedule.body.next_fire_at },
+    ]);
+  });
+
   it("runs the scheduled handler and logs one structured line per tick", async () => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
@@ -97,7 +129,7 @@ describe("the Worker inside workerd", () => {
     const ticks = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === "cron.tick");
     expect(ticks).toHaveLength(1);
     expect(ticks[0]).toMatchObject({ level: "info", tick: "2026-11-21T10:00:00.000Z" });
-    expect(Object.keys(ticks[0].jobs)).toEqual(["reclaim", "authz_outbox", "retention"]);
+    expect(Object.keys(ticks[0].jobs)).toEqual(["reclaim", "schedules", "authz_outbox", "retention"]);
     expect(ticks[0].jobs.reclaim).toMatchObject({
       statements: expect.any(Number),
       reclaimed: expect.any(Number),
