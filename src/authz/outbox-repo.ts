@@ -1,12 +1,14 @@
 // The authorization outbox: one statement per function.
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
+import type { Relationship } from "./model.ts";
 
 export type OutboxEntry = {
   id: number;
   operation: string;
   object_type: string;
   object_ids: string[];
+  edges: Relationship[] | null;
   attempts: number;
 };
 
@@ -28,7 +30,7 @@ export async function enqueueDeregistration(db: Executor, type: string, ids: str
 /** Locks up to `limit` due entries, oldest first, skipping those another drain holds. */
 export async function lockDueEntries(db: Executor, limit: number): Promise<OutboxEntry[]> {
   const result = await db.execute<OutboxEntry>(sql`
-    SELECT id, operation, object_type, object_ids, attempts FROM authz_outbox
+    SELECT id, operation, object_type, object_ids, edges, attempts FROM authz_outbox
     WHERE next_attempt_at <= now()
     ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
   return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
@@ -44,4 +46,17 @@ export async function recordFailedAttempt(db: Executor, id: number, error: unkno
     UPDATE authz_outbox SET attempts = attempts + 1, last_error = ${describeFailure(error)},
       next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 3600))
     WHERE id = ${id}`);
+}
+
+/** A failed create's compensation that failed too: exactly these edges are to be removed. */
+export async function enqueueEdgeRemoval(db: Executor, edges: Relationship[], error: unknown) {
+  const first = edges[0];
+  if (!first) return;
+  const ids = [...new Set(edges.map((edge) => edge.resourceId))];
+  await db.execute(sql`
+    INSERT INTO authz_outbox (operation, object_type, object_ids, edges, attempts, last_error)
+    VALUES ('remove_edges', ${first.resourceType}, ${sql`ARRAY[${sql.join(
+      ids.map((id) => sql`${id}`),
+      sql`, `,
+    )}]::text[]`}, ${JSON.stringify(edges)}::jsonb, 0, ${describeFailure(error)})`);
 }

@@ -1,9 +1,10 @@
-import { createPostgresAuthorizer } from "../authz/authorizer.ts";
+import { createAuthorizer } from "../authz/backend.ts";
 import { configFor } from "../config/bindings.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { MisconfiguredError } from "../errors/domain-error.ts";
 import type { AppOverrides } from "../http/app-env.ts";
 import { createLogger, describeError } from "../observability/logger.ts";
+import { createMetrics } from "../observability/metrics.ts";
 import type { CronJob } from "./job.ts";
 import { cronJobs } from "./jobs.ts";
 
@@ -36,7 +37,10 @@ export async function runTick(env: object, now: Date, options: TickOptions = {})
         logger.log("warn", "db.pool_error", describeError(error)),
       );
       try {
-        const authorizer = options.authorizer?.(config) ?? createPostgresAuthorizer();
+        const db = handle.db;
+        const authorizer =
+          options.authorizer?.(config) ??
+          createAuthorizer(config, { db: () => db, logger, metrics: createMetrics(logger, config.metrics) });
         counts[job.name] = await job.runOnce({ db: handle.db, config, logger, authorizer }, now);
       } catch (error) {
         counts[job.name] = { failed: 1 };

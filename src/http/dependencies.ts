@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { createPostgresAuthorizer } from "../authz/authorizer.ts";
+import type { Authorizer } from "../authz/authorizer.ts";
+import { createAuthorizer } from "../authz/backend.ts";
 import { configFor } from "../config/bindings.ts";
 import { type DatabaseHandle, openDatabase } from "../db/client.ts";
 import { createLogger, describeError } from "../observability/logger.ts";
@@ -15,12 +16,18 @@ export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv>
     const config = configFor(c.env ?? {});
     let handle: DatabaseHandle | undefined;
     const pending: (() => Promise<void>)[] = [];
+    let authorizer: Authorizer | undefined;
     const deps: RequestDeps = {
       config,
       logger,
       now: overrides.now?.() ?? new Date(),
       metrics: createMetrics(logger, config.metrics),
-      authorizer: overrides.authorizer?.(config) ?? createPostgresAuthorizer(),
+      get authorizer() {
+        authorizer ??=
+          overrides.authorizer?.(config) ??
+          createAuthorizer(config, { db: () => deps.db, logger, metrics: deps.metrics });
+        return authorizer;
+      },
       get db() {
         handle ??= open(config, (error) => logger.log("warn", "db.pool_error", describeError(error)));
         return handle.db;

@@ -1,6 +1,6 @@
 // Once per `vitest run`: a PostgreSQL (embedded, or DATABASE_URL when set), the Neon driver's
-// WebSocket bridge as a child process, and a migrated template database that every test file
-// clones into a database of its own.
+// WebSocket bridge as a child process, a migrated template database that every test file
+// clones into a database of its own, and a real SpiceDB behind its JSON API (a child process).
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,13 +8,17 @@ import type { TestProject } from "vitest/node";
 import { connectSession, isLoopback, withDatabase } from "../../scripts/local/database-url.ts";
 import { startProxyProcess } from "../../scripts/local/db-proxy-process.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../../scripts/local/embedded-postgres.ts";
+import { startSpiceDbJsonProcess } from "../../scripts/local/spicedb-json-process.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
+import { randomHex } from "../../src/lib/crypto.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     dbProxy: string;
     templateDatabase: string;
+    spicedbUrl: string;
+    spicedbToken: string;
   }
 }
 
@@ -48,11 +52,16 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", baseUrl);
   project.provide("dbProxy", proxyAddress);
   project.provide("templateDatabase", template);
+  // A real SpiceDB behind its JSON API, for the spicedb backend's suites (reached by fetch).
+  const spicedb = await startSpiceDbJsonProcess(`spicedb-${randomHex(16)}`);
+  project.provide("spicedbUrl", spicedb.url);
+  project.provide("spicedbToken", spicedb.token);
 
   return async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => {});
     await admin.end().catch(() => {});
     proxy?.stop();
+    spicedb.stop();
     await postgres?.stop();
   };
 }

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Relationship tuples of the authorization graph (postgres backend), in SpiceDB's shape:
@@ -39,8 +39,9 @@ export const authzRelationships = pgTable(
 
 /**
  * Authorization work that could not be done with the write it belongs to, kept until the cron
- * finishes it (DESIGN §8 step 3). Today: removing the edges of deleted objects, one row per
- * object type and delete.
+ * finishes it (DESIGN §8 step 3): `deregister` removes every edge naming deleted objects (one
+ * row per object type and delete); `remove_edges` removes exactly the edges a failed create
+ * wrote (spicedb backend).
  */
 export const authzOutbox = pgTable(
   "authz_outbox",
@@ -49,6 +50,8 @@ export const authzOutbox = pgTable(
     operation: text("operation").notNull(),
     objectType: text("object_type").notNull(),
     objectIds: text("object_ids").array().notNull(),
+    /** For `remove_edges` (a failed create's compensation): exactly the edges to remove. */
+    edges: jsonb("edges"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),

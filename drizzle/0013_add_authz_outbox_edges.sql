@@ -1,0 +1,1 @@
+ALTER TABLE "authz_outbox" ADD COLUMN "edges" jsonb;
