@@ -1,4 +1,5 @@
-// Who may do what to a task (DESIGN §6), checked over HTTP for every principal and action.
+// Who may do what to a task (DESIGN §6), checked over HTTP for every principal and action, with
+// the graph in PostgreSQL and in a real SpiceDB.
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   createAccount,
@@ -6,6 +7,7 @@ import {
   createPrincipal,
   type TestPrincipal,
 } from "../support/factories.ts";
+import { spicedbForFile } from "../support/spicedb.ts";
 import { callAs, createAgent, createTask } from "../support/task-factories.ts";
 import { useTestApp } from "../support/test-app.ts";
 
@@ -33,79 +35,87 @@ const expected: Record<Role, Record<Action, number>> = {
 };
 const actions: Action[] = ["read", "update", "cancel", "delete", "manage", "create"];
 
-describe("task permission matrix", () => {
-  const testApp = useTestApp();
-  const principals = {} as Record<Role, TestPrincipal | { token: string }>;
-  let agentId: string;
-  const tasks = new Map<string, string>();
+const backends = {
+  postgres: () => ({}),
+  spicedb: () => spicedbForFile().bindings,
+};
 
-  beforeAll(async () => {
-    const client = testApp.client;
-    const accountId = await createAccount(client);
-    const agentOwner = await createPrincipal(client, accountId);
-    const owner = await createPrincipal(client, accountId);
-    const editor = await createPrincipal(client, accountId);
-    const viewer = await createPrincipal(client, accountId);
-    const worker = await createPrincipal(client, accountId, { type: "service_account", id: "worker-1" });
-    const admin = await createPrincipal(client, accountId, { role: "admin" });
-    const member = await createPrincipal(client, accountId);
-    const outsider = await createAccountWithPrincipal(client, { role: "admin" });
-    Object.assign(principals, {
-      owner,
-      editor,
-      viewer,
-      worker,
-      "account admin": admin,
-      "account member": member,
-      "other account": outsider,
-      "no key": { token: "" },
-    });
+describe.each(Object.keys(backends) as (keyof typeof backends)[])(
+  "task permission matrix (%s backend)",
+  (backend) => {
+    const testApp = useTestApp({}, backends[backend]());
+    const principals = {} as Record<Role, TestPrincipal | { token: string }>;
+    let agentId: string;
+    const tasks = new Map<string, string>();
 
-    agentId = await createAgent(client, agentOwner);
-    const asAgentOwner = callAs(client, agentOwner);
-    const grant = { subject: { type: "user", id: owner.id }, relation: "editor" };
-    await asAgentOwner("POST", `/v1/agents/${agentId}/grants`, grant);
-    await asAgentOwner("POST", `/v1/agents/${agentId}/grants`, {
-      subject: { type: "service_account", id: worker.id },
-      relation: "worker",
-    });
-    for (const role of Object.keys(expected)) {
-      for (const action of actions) {
-        const id = await createTask(client, owner, agentId);
-        await callAs(client, owner)("POST", `/v1/tasks/${id}/grants`, {
-          subject: { type: "user", id: editor.id },
-          relation: "editor",
-        });
-        await callAs(client, owner)("POST", `/v1/tasks/${id}/grants`, {
-          subject: { type: "user", id: viewer.id },
-          relation: "viewer",
-        });
-        tasks.set(`${role}/${action}`, id);
+    beforeAll(async () => {
+      const client = testApp.client;
+      const accountId = await createAccount(client);
+      const agentOwner = await createPrincipal(client, accountId);
+      const owner = await createPrincipal(client, accountId);
+      const editor = await createPrincipal(client, accountId);
+      const viewer = await createPrincipal(client, accountId);
+      const worker = await createPrincipal(client, accountId, { type: "service_account", id: "worker-1" });
+      const admin = await createPrincipal(client, accountId, { role: "admin" });
+      const member = await createPrincipal(client, accountId);
+      const outsider = await createAccountWithPrincipal(client, { role: "admin" });
+      Object.assign(principals, {
+        owner,
+        editor,
+        viewer,
+        worker,
+        "account admin": admin,
+        "account member": member,
+        "other account": outsider,
+        "no key": { token: "" },
+      });
+
+      agentId = await createAgent(client, agentOwner);
+      const asAgentOwner = callAs(client, agentOwner);
+      const grant = { subject: { type: "user", id: owner.id }, relation: "editor" };
+      await asAgentOwner("POST", `/v1/agents/${agentId}/grants`, grant);
+      await asAgentOwner("POST", `/v1/agents/${agentId}/grants`, {
+        subject: { type: "service_account", id: worker.id },
+        relation: "worker",
+      });
+      for (const role of Object.keys(expected)) {
+        for (const action of actions) {
+          const id = await createTask(client, owner, agentId);
+          await callAs(client, owner)("POST", `/v1/tasks/${id}/grants`, {
+            subject: { type: "user", id: editor.id },
+            relation: "editor",
+          });
+          await callAs(client, owner)("POST", `/v1/tasks/${id}/grants`, {
+            subject: { type: "user", id: viewer.id },
+            relation: "viewer",
+          });
+          tasks.set(`${role}/${action}`, id);
+        }
       }
-    }
-    // From here on the owner holds only its ownership of each task.
-    await asAgentOwner("DELETE", `/v1/agents/${agentId}/grants`, grant);
-  });
+      // From here on the owner holds only its ownership of each task.
+      await asAgentOwner("DELETE", `/v1/agents/${agentId}/grants`, grant);
+    });
 
-  const cases = (Object.keys(expected) as Role[]).flatMap((role) =>
-    actions.map((action) => [role, action, expected[role][action]] as const),
-  );
+    const cases = (Object.keys(expected) as Role[]).flatMap((role) =>
+      actions.map((action) => [role, action, expected[role][action]] as const),
+    );
 
-  it.each(cases)("%s: %s → %i", async (role, action, status) => {
-    const call = callAs(testApp.client, principals[role]);
-    const id = tasks.get(`${role}/${action}`) as string;
-    const response = await {
-      read: () => call("GET", `/v1/tasks/${id}`),
-      update: () => call("POST", `/v1/tasks/${id}/progress`, { progress: 1 }),
-      cancel: () => call("POST", `/v1/tasks/${id}/cancel`, { reason: "matrix" }),
-      delete: () => call("DELETE", `/v1/tasks/${id}`),
-      manage: () =>
-        call("POST", `/v1/tasks/${id}/grants`, {
-          subject: { type: "user", id: "someone" },
-          relation: "viewer",
-        }),
-      create: () => call("POST", "/v1/tasks", { agent_id: agentId, type: "matrix" }),
-    }[action]();
-    expect(response.status, response.text).toBe(status);
-  });
-});
+    it.each(cases)("%s: %s → %i", async (role, action, status) => {
+      const call = callAs(testApp.client, principals[role]);
+      const id = tasks.get(`${role}/${action}`) as string;
+      const response = await {
+        read: () => call("GET", `/v1/tasks/${id}`),
+        update: () => call("POST", `/v1/tasks/${id}/progress`, { progress: 1 }),
+        cancel: () => call("POST", `/v1/tasks/${id}/cancel`, { reason: "matrix" }),
+        delete: () => call("DELETE", `/v1/tasks/${id}`),
+        manage: () =>
+          call("POST", `/v1/tasks/${id}/grants`, {
+            subject: { type: "user", id: "someone" },
+            relation: "viewer",
+          }),
+        create: () => call("POST", "/v1/tasks", { agent_id: agentId, type: "matrix" }),
+      }[action]();
+      expect(response.status, response.text).toBe(status);
+    });
+  },
+);

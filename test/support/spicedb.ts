@@ -9,6 +9,8 @@ export interface SpiceDbFault {
   delay_ms?: number;
   /** How many requests get the fault (default 1). */
   count?: number;
+  /** How many requests pass untouched first (default 0). */
+  skip?: number;
 }
 
 /**

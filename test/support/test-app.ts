@@ -11,14 +11,14 @@ export interface TestApp {
 }
 
 /**
- * Gives the calling test file a database of its own and an in-process app bound to it, created
- * before its tests and dropped after. Read the fields inside tests or hooks, not at import time.
+ * Gives the calling test file a database of its own and an in-process app bound to it (plus any
+ * extra bindings, e.g. the spicedb backend's), created before its tests and dropped after. Read the fields inside tests or hooks, not at import time.
  */
-export function useTestApp(overrides: AppOverrides = {}): TestApp {
+export function useTestApp(overrides: AppOverrides = {}, bindings: Record<string, unknown> = {}): TestApp {
   const state = {} as TestApp;
   beforeAll(async () => {
     state.database = await createTestDatabase();
-    state.client = createTestClient(createApp(overrides), testBindings(state.database));
+    state.client = createTestClient(createApp(overrides), testBindings(state.database, bindings));
   });
   afterAll(() => state.database?.drop());
   return state;

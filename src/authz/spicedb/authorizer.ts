@@ -146,7 +146,10 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       } catch (error) {
         throw unavailableOr(error);
       }
-      return ids.length === 0 ? sql`FALSE` : sql`(${id} = ANY(${ids}::text[]))`;
+      // One JSON parameter however many ids: the statement's text (and its cached plan) stays the same.
+      return ids.length === 0
+        ? sql`FALSE`
+        : sql`(${id} IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
     },
 
     async drainOutbox(db, limit = outboxBatchSize) {
