@@ -37,6 +37,8 @@ export interface Authorizer {
   predicate(principal: PrincipalRef, type: ObjectType, permission: string, id: SQL): Promise<SQL>;
   /** Finishes deferred work (edges of deleted objects), at most `limit` entries per call. */
   drainOutbox(db: Database, limit?: number): Promise<{ completed: number; failed: number }>;
+  /** Finds and removes edges no row stands behind (nothing to find when tuples share the rows' transactions). */
+  reconcile(db: Database, now: Date): Promise<Record<string, number>>;
 }
 
 /** Removes every edge naming these objects of one type; replaceable to inject failures in tests. */
@@ -80,6 +82,7 @@ export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObject
         return counts;
       });
     },
+    reconcile: async () => ({}),
     async writeEdges(tx, add, remove) {
       await insertRelationships(tx, add);
       for (const edge of remove) await deleteRelationship(tx, edge);

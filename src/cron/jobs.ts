@@ -7,7 +7,13 @@ import type { CronJob } from "./job.ts";
 export const cronJobs: CronJob[] = [
   { name: "reclaim", runOnce: ({ db }) => reclaimExpiredLeases(db) },
   { name: "schedules", runOnce: (deps, now) => fireDueSchedules(deps, now) },
-  { name: "authz_outbox", runOnce: ({ db, authorizer }) => authorizer.drainOutbox(db) },
+  {
+    name: "authz_outbox",
+    runOnce: async ({ db, authorizer }, now) => ({
+      ...(await authorizer.drainOutbox(db)),
+      ...(await authorizer.reconcile(db, now)),
+    }),
+  },
   {
     name: "retention",
     runOnce: ({ db, authorizer, config }) => purgeFinishedTasks({ db, authorizer }, config.retentionDays),

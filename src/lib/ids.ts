@@ -16,3 +16,12 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
 }
 
 export const idPattern = (prefix: IdPrefix) => new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`);
+
+/** When the id was made (ms since the epoch), read back from its first 10 characters. */
+export function idCreatedAt(id: string): number | undefined {
+  const time = /^[a-z]{3}_([0-9a-hjkmnp-tv-z]{10})/.exec(id)?.[1];
+  if (!time) return undefined;
+  let value = 0;
+  for (const char of time) value = value * 32 + alphabet.indexOf(char);
+  return value;
+}

@@ -26,6 +26,7 @@ import {
   registerEdges,
   removeEdges,
 } from "./relationships.ts";
+import { sweepOrphanEdges } from "./sweep.ts";
 
 export interface SpiceDbAuthorizerDeps {
   client: SpiceDbClient;
@@ -151,6 +152,8 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
         ? sql`FALSE`
         : sql`(${id} IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
     },
+
+    reconcile: (db, now) => sweepOrphanEdges(client, db, now),
 
     async drainOutbox(db, limit = outboxBatchSize) {
       return db.transaction(async (tx) => {

@@ -59,3 +59,10 @@ export const authzOutbox = pgTable(
   },
   (table) => [index("authz_outbox_due_idx").on(table.nextAttemptAt, table.id)],
 );
+
+/** Where the reconciler's sweep of SpiceDB resumes, per resource type (spicedb backend). */
+export const authzSweepCursors = pgTable("authz_sweep_cursors", {
+  resourceType: text("resource_type").primaryKey(),
+  cursor: text("cursor"),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
