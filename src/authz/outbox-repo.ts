@@ -3,9 +3,16 @@ import { sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
 import type { Relationship } from "./model.ts";
 
+/**
+ * `deregister`: remove every edge naming deleted objects; `remove_edges`: remove exactly the edges
+ * a failed create wrote (spicedb backend).
+ */
+export const outboxOperations = ["deregister", "remove_edges"] as const;
+export type OutboxOperation = (typeof outboxOperations)[number];
+
 export type OutboxEntry = {
   id: number;
-  operation: string;
+  operation: OutboxOperation;
   object_type: string;
   object_ids: string[];
   edges: Relationship[] | null;
@@ -59,4 +66,18 @@ export async function enqueueEdgeRemoval(db: Executor, edges: Relationship[], er
       ids.map((id) => sql`${id}`),
       sql`, `,
     )}]::text[]`}, ${JSON.stringify(edges)}::jsonb, 0, ${describeFailure(error)})`);
+}
+
+export type OutboxRecord = OutboxEntry & {
+  last_error: string | null;
+  created_at: Date;
+  next_attempt_at: Date;
+};
+
+/** Entries in id order after `afterId`, for operators; `limit + 1` rows say whether more exist. */
+export async function listEntries(db: Executor, afterId: number, limit: number): Promise<OutboxRecord[]> {
+  const result = await db.execute<OutboxRecord>(sql`
+    SELECT id, operation, object_type, object_ids, edges, attempts, last_error, created_at, next_attempt_at
+    FROM authz_outbox WHERE id > ${afterId} ORDER BY id LIMIT ${limit + 1}`);
+  return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
 }

@@ -2,7 +2,7 @@
 // compensate what was not kept, outbox what could not be compensated, 503 when SpiceDB is down.
 import { beforeEach, describe, expect, it } from "vitest";
 import { runTick } from "../../src/cron/tick.ts";
-import { createAccountWithPrincipal, type TestPrincipal } from "../support/factories.ts";
+import { adminToken, createAccountWithPrincipal, type TestPrincipal } from "../support/factories.ts";
 import { queryRows } from "../support/graph.ts";
 import { spicedbForFile } from "../support/spicedb.ts";
 import { callAs, createAgent } from "../support/task-factories.ts";
@@ -101,11 +101,22 @@ describe("spicedb backend", () => {
     expect(await outbox()).toEqual([
       { operation: "deregister", object_type: "agent", object_ids: [agentId] },
     ]);
+    const asAdmin = callAs(testApp.client, { token: adminToken(testApp.client) });
+    const listed = await asAdmin("GET", "/v1/admin/authz/outbox");
+    expect(listed.body).toMatchObject({
+      items: [
+        { operation: "deregister", object_type: "agent", object_ids: [agentId], attempts: 0, edges: null },
+      ],
+      next_cursor: null,
+    });
+    expect((listed.body.items as { last_error: string }[])[0]?.last_error).toMatch(/SpiceDbError/);
+    expect((await call()("GET", "/v1/admin/authz/outbox")).status).toBe(401);
     await spicedb.fault({ path: remove, code: 14, count: 4 });
     expect((await tick()).authz_outbox).toMatchObject({ completed: 0, failed: 1 });
     await queryRows(testApp.database, "UPDATE authz_outbox SET next_attempt_at = now()");
     expect((await tick()).authz_outbox).toMatchObject({ completed: 1, failed: 0 });
     expect(await agentEdges(agentId)).toEqual([]);
+    expect((await asAdmin("GET", "/v1/admin/authz/outbox")).body.items).toEqual([]);
   });
 
   it("answers 503 on a read while SpiceDB is down: never 404, never allowed", async () => {
