@@ -31,6 +31,8 @@ export default defineConfig({
                 DATABASE_WS_PROXY: inject("dbProxy"),
                 ADMIN_TOKEN: "workerd-suite-admin-token-0123456789",
                 ENVIRONMENT: "test",
+                // Explicit, so a local .dev.vars from `AUTHZ_BACKEND=spicedb npm run dev` can't leak in.
+                AUTHZ_BACKEND: "postgres",
               },
             },
           })),
