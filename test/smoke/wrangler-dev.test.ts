@@ -20,6 +20,8 @@ describe("wrangler dev", () => {
       DATABASE_WS_PROXY: database.proxy ?? "",
       ADMIN_TOKEN: adminToken,
       ENVIRONMENT: "test",
+      // Explicit, so a local .dev.vars from `AUTHZ_BACKEND=spicedb npm run dev` can't leak in.
+      AUTHZ_BACKEND: "postgres",
     };
     worker = await unstable_startWorker({
       config: "wrangler.toml",
