@@ -48,7 +48,9 @@ export async function createAgent(
   const edges = ctx.access.registers("agent")
     ? registrationEdges({ type: "agent", id, accountId: principal.accountId, owner: principal })
     : [];
-  const allowed = await ctx.access.filter("account", "create_agent", sql`${principal.accountId}`);
+  const allowed = await ctx.access.filter("account", "create_agent", sql`${principal.accountId}`, [
+    principal.accountId,
+  ]);
   try {
     return await createRegisteredIdempotently(
       ctx,
@@ -86,7 +88,7 @@ export async function getAgent(ctx: ServiceContext, id: string): Promise<AgentVi
     ctx.db,
     ctx.principal.accountId,
     id,
-    await ctx.access.filter("agent", "read", sql`agents.id`),
+    await ctx.access.filter("agent", "read", sql`agents.id`, [id]),
   );
   if (!row) throw new NotFoundError();
   ctx.access.observe("agent", "read", [row.id]);
@@ -110,14 +112,14 @@ async function probe(ctx: ServiceContext, id: string, permission: string) {
     ctx.db,
     ctx.principal.accountId,
     id,
-    await ctx.access.filter("agent", "read", sql`agents.id`),
-    await ctx.access.filter("agent", permission, sql`agents.id`),
+    await ctx.access.filter("agent", "read", sql`agents.id`, [id]),
+    await ctx.access.filter("agent", permission, sql`agents.id`, [id]),
   );
 }
 
 /** Deletes an agent, its finished tasks and its schedules with every edge naming them; refuses while work is live. */
 export async function deleteAgent(ctx: ServiceContext, id: string): Promise<void> {
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [id]);
   const outcome = await ctx.authorizer.deleteRegistered((deregister) =>
     ctx.db.transaction(async (tx) => {
       const deletion = await deleteAgentUnlessBusy(tx, ctx.principal.accountId, id, allowed);

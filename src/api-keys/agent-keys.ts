@@ -54,8 +54,8 @@ export function agentKeyObjects(accountId: string, keyId: string): ObjectRef[] {
 }
 
 async function assertAgentManageable(ctx: ServiceContext, agentId: string) {
-  const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
-  const manage = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
+  const manage = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
   assertPermitted(await probeAgent(ctx.db, ctx.principal.accountId, agentId, readable, manage));
 }
 
@@ -78,7 +78,7 @@ export async function createAgentKey(
       : []),
     ...(ctx.access.registers("agent") ? [workerEdge(accountId, agentId, id)] : []),
   ];
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
   const outcome = await createRegisteredIdempotently(
     ctx,
     { operation: "create_agent_key", idempotencyKey, body: { agent_id: agentId } },
@@ -101,7 +101,7 @@ export async function createAgentKey(
 }
 
 export async function listKeysOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
   const rows = await listAgentKeys(
     ctx.db,
     ctx.principal.accountId,
@@ -118,7 +118,7 @@ export async function listKeysOfAgent(ctx: ServiceContext, agentId: string, page
 /** Revokes the key at once (its next request is 401) and removes every edge naming it. */
 export async function deleteAgentKey(ctx: ServiceContext, agentId: string, keyId: string): Promise<void> {
   const { accountId } = ctx.principal;
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
   const revoked = await ctx.authorizer.deleteRegistered((deregister) =>
     ctx.db.transaction(async (tx) => {
       const row = await revokeAgentKey(tx, accountId, agentId, keyId, allowed);

@@ -40,10 +40,13 @@ export class Access {
     return rolloutFor(this.deps.config, type) !== "off";
   }
 
-  /** A WHERE fragment: TRUE when the principal may `permission` the object `id` under the flag. */
-  async filter(type: ObjectType, permission: string, id: SQL): Promise<SQL> {
+  /**
+   * A WHERE fragment: TRUE when the principal may `permission` the object `id` under the flag.
+   * Pass `only` when the statement can only touch those ids (a single-resource request).
+   */
+  async filter(type: ObjectType, permission: string, id: SQL, only?: readonly string[]): Promise<SQL> {
     if (rolloutFor(this.deps.config, type) !== "enforce") return sql`TRUE`;
-    return this.deps.authorizer.predicate(this.principal, type, permission, id);
+    return this.deps.authorizer.predicate(this.principal, type, permission, id, only);
   }
 
   /** Records decisions the account scope allowed, for the shadow comparison. */
@@ -56,7 +59,13 @@ export class Access {
   /** Runs the shadow comparisons; called once after the response is built. */
   async flushShadow(): Promise<void> {
     for (const { type, permission, ids } of this.observations.splice(0)) {
-      const predicate = await this.deps.authorizer.predicate(this.principal, type, permission, sql`r.id`);
+      const predicate = await this.deps.authorizer.predicate(
+        this.principal,
+        type,
+        permission,
+        sql`r.id`,
+        ids,
+      );
       const values = sql.join(
         ids.map((id) => sql`(${id}::text)`),
         sql`, `,

@@ -33,8 +33,18 @@ export interface Authorizer {
   deleteRegistered<T>(write: TransactionalDelete<T>): Promise<T>;
   /** Adds or removes single edges (grants, memberships) inside the caller's transaction. */
   writeEdges(tx: Executor, add: Relationship[], remove: Relationship[]): Promise<void>;
-  /** A SQL predicate that is TRUE when the principal holds `permission` on the object `id`. */
-  predicate(principal: PrincipalRef, type: ObjectType, permission: string, id: SQL): Promise<SQL>;
+  /**
+   * A SQL predicate that is TRUE when the principal holds `permission` on the object `id`.
+   * `only`, when the caller knows it, lists the ids the statement can touch, so a backend outside
+   * the database can check those instead of looking up everything the principal may reach.
+   */
+  predicate(
+    principal: PrincipalRef,
+    type: ObjectType,
+    permission: string,
+    id: SQL,
+    only?: readonly string[],
+  ): Promise<SQL>;
   /** Finishes deferred work (edges of deleted objects), at most `limit` entries per call. */
   drainOutbox(db: Database, limit?: number): Promise<{ completed: number; failed: number }>;
   /** Finds and removes edges no row stands behind (nothing to find when tuples share the rows' transactions). */

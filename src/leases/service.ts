@@ -54,7 +54,7 @@ function granted(row: GrantedTask) {
 
 export async function claim(ctx: ServiceContext, input: ClaimInput) {
   const purposes = input.purposes ?? ["work"];
-  const allowedOnAgent = await ctx.access.filter("agent", "execute", sql`agents.id`);
+  const allowedOnAgent = await ctx.access.filter("agent", "execute", sql`agents.id`, [input.agent_id]);
   const rows = await claimTasks(ctx.db, {
     accountId: ctx.principal.accountId,
     agentId: input.agent_id,
@@ -68,7 +68,7 @@ export async function claim(ctx: ServiceContext, input: ClaimInput) {
     actor: actorOf(ctx),
   });
   if (rows.length === 0) {
-    const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
+    const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [input.agent_id]);
     assertPermitted(
       await probeAgent(ctx.db, ctx.principal.accountId, input.agent_id, readable, allowedOnAgent),
     );
@@ -83,7 +83,7 @@ export async function acquire(
   workerId: string,
   seconds: number | undefined,
 ) {
-  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`);
+  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`, [id]);
   const row = await acquireTask(ctx.db, ctx.principal.accountId, id, allowed, {
     workerId,
     leaseSeconds: leaseSeconds(ctx, seconds),
@@ -93,7 +93,7 @@ export async function acquire(
     ctx.access.observe("task", "update", [id]);
     return granted(row);
   }
-  const readable = await ctx.access.filter("task", "read", sql`tasks.id`);
+  const readable = await ctx.access.filter("task", "read", sql`tasks.id`, [id]);
   const probe = await probeTask(ctx.db, ctx.principal.accountId, { id }, readable, allowed);
   assertPermitted(probe);
   const state = probe?.state;
@@ -119,7 +119,7 @@ export interface HeartbeatInput {
 export async function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput) {
   const seconds = leaseSeconds(ctx, input.lease_seconds);
   const accountId = ctx.principal.accountId;
-  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`);
+  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`, [id]);
   const row = await extendLease(ctx.db, {
     accountId,
     id,
@@ -143,7 +143,7 @@ export async function heartbeat(ctx: ServiceContext, id: string, input: Heartbea
       ctx.db,
       accountId,
       { id },
-      await ctx.access.filter("task", "read", sql`tasks.id`),
+      await ctx.access.filter("task", "read", sql`tasks.id`, [id]),
       allowed,
     ),
   );

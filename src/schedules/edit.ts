@@ -35,8 +35,8 @@ export async function updateSchedule(
 ): Promise<ScheduleView> {
   if (changes.task) assertPayloadSize("task.input", changes.task.input);
   const { accountId } = ctx.principal;
-  const readable = await scheduleFilter(ctx, "read");
-  const manage = await scheduleFilter(ctx, "manage");
+  const readable = await scheduleFilter(ctx, "read", id);
+  const manage = await scheduleFilter(ctx, "manage", id);
   try {
     const row = await ctx.db.transaction(async (tx) => {
       const current = await lockScheduleForEdit(tx, accountId, agentId, id, readable, manage);
@@ -82,8 +82,8 @@ export async function triggerSchedule(
   idempotencyKey: string | undefined,
 ) {
   const { accountId } = ctx.principal;
-  const readable = await scheduleFilter(ctx, "read");
-  const manage = await scheduleFilter(ctx, "manage");
+  const readable = await scheduleFilter(ctx, "read", id);
+  const manage = await scheduleFilter(ctx, "manage", id);
   // The owner of the run's edges is the schedule's creator, so it is read first; creator and
   // agent never change, and the spawn statement re-checks that the schedule still exists.
   const schedule = await findSchedule(ctx.db, accountId, agentId, id, readable);

@@ -65,15 +65,16 @@ export interface CreateScheduleInput {
   paused: boolean;
 }
 
-export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage") =>
-  ctx.access.filter("schedule", permission, sql`schedules.id`);
+/** The schedule filter; `id`, when the request is about one schedule, lets the graph check just it. */
+export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage", id?: string) =>
+  ctx.access.filter("schedule", permission, sql`schedules.id`, id === undefined ? undefined : [id]);
 
 export const nameTaken = () =>
   new ConflictError("name_taken", "A schedule with this name already exists under the agent.");
 
 /** The agent is missing or unreadable (404), or the caller may not manage it (403). */
 async function assertAgentAllows(ctx: ServiceContext, agentId: string, permitted: SQL) {
-  const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
+  const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
   assertPermitted(await probeAgent(ctx.db, ctx.principal.accountId, agentId, readable, permitted));
 }
 
@@ -96,7 +97,7 @@ export async function createSchedule(
         parentAgentId: agentId,
       })
     : [];
-  const allowedOnAgent = await ctx.access.filter("agent", "manage", sql`agents.id`);
+  const allowedOnAgent = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
   try {
     const outcome = await createRegisteredIdempotently(
       ctx,
@@ -146,7 +147,7 @@ export async function getSchedule(ctx: ServiceContext, agentId: string, id: stri
     ctx.principal.accountId,
     agentId,
     id,
-    await scheduleFilter(ctx, "read"),
+    await scheduleFilter(ctx, "read", id),
   );
   if (!row) throw new NotFoundError();
   ctx.access.observe("schedule", "read", [id]);
@@ -164,7 +165,11 @@ export async function listSchedulesOfAgent(ctx: ServiceContext, agentId: string,
     page.before,
   );
   if (rows.length === 0) {
-    await assertAgentAllows(ctx, agentId, await ctx.access.filter("agent", "read", sql`agents.id`));
+    await assertAgentAllows(
+      ctx,
+      agentId,
+      await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]),
+    );
   }
   const result = toPage(rows.map(toScheduleView), page.limit);
   ctx.access.observe(
@@ -178,7 +183,7 @@ export async function listSchedulesOfAgent(ctx: ServiceContext, agentId: string,
 /** Deletes the schedule and removes its edges; the runs it spawned stay, with their `schedule_id`. */
 export async function deleteSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<void> {
   const { accountId } = ctx.principal;
-  const allowed = await scheduleFilter(ctx, "manage");
+  const allowed = await scheduleFilter(ctx, "manage", id);
   const deleted = await ctx.authorizer.deleteRegistered((deregister) =>
     ctx.db.transaction(async (tx) => {
       const row = await deleteScheduleIfAllowed(tx, accountId, agentId, id, allowed);
@@ -187,7 +192,7 @@ export async function deleteSchedule(ctx: ServiceContext, agentId: string, id: s
     }),
   );
   if (!deleted) {
-    const readable = await scheduleFilter(ctx, "read");
+    const readable = await scheduleFilter(ctx, "read", id);
     assertPermitted(await probeSchedule(ctx.db, accountId, agentId, id, readable, allowed));
     throw new NotFoundError();
   }

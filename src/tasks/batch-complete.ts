@@ -46,7 +46,12 @@ export async function completeBatch(ctx: ServiceContext, items: Completion[]) {
       epoch: item.epoch,
       result: item.result,
     })),
-    allowed: await ctx.access.filter("task", "update", sql`tasks.id`),
+    allowed: await ctx.access.filter(
+      "task",
+      "update",
+      sql`tasks.id`,
+      items.map((item) => item.id),
+    ),
     actor: actorOf(ctx),
   });
   ctx.access.observe(

@@ -16,7 +16,7 @@ async function fenced(ctx: ServiceContext, id: string, token: Token) {
     id,
     workerId: token.worker_id,
     epoch: token.epoch,
-    allowed: await ctx.access.filter("task", "update", sql`tasks.id`),
+    allowed: await ctx.access.filter("task", "update", sql`tasks.id`, [id]),
     actor: actorOf(ctx),
   };
 }

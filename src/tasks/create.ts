@@ -62,7 +62,7 @@ async function createUnderAgent<T>(
         }),
       )
     : [];
-  const allowedOnAgent = await ctx.access.filter("agent", "create_task", sql`agents.id`);
+  const allowedOnAgent = await ctx.access.filter("agent", "create_task", sql`agents.id`, [agentId]);
   try {
     return await createRegisteredIdempotently(ctx, request, edges, async (tx) => {
       const inserted = await insertTaskBatch(
@@ -77,7 +77,7 @@ async function createUnderAgent<T>(
         allowedOnAgent,
       );
       if (inserted.length !== rows.length) {
-        const readable = await ctx.access.filter("agent", "read", sql`agents.id`);
+        const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
         assertPermitted(await probeAgent(tx, principal.accountId, agentId, readable, allowedOnAgent));
         throw new NotFoundError();
       }

@@ -21,12 +21,12 @@ export async function redriveTask(
   idempotencyKey: string | undefined,
 ): Promise<CreateOutcome<TaskView>> {
   const accountId = ctx.principal.accountId;
-  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`);
+  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`, [sourceId]);
   const source = await probeTask(
     ctx.db,
     accountId,
     { id: sourceId },
-    await ctx.access.filter("task", "read", sql`tasks.id`),
+    await ctx.access.filter("task", "read", sql`tasks.id`, [sourceId]),
     allowed,
   );
   assertPermitted(source);

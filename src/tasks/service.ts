@@ -9,11 +9,12 @@ import { deleteTask, findTask, listTasks, probeTask, type TaskFilters, type Task
 import { insertAuditNote, listTaskEvents } from "./transition-repo.ts";
 
 export const actorOf = (ctx: ServiceContext) => ({ type: ctx.principal.type, id: ctx.principal.id });
-const visible = (ctx: ServiceContext, permission = "read") =>
-  ctx.access.filter("task", permission, sql`tasks.id`);
+/** The task filter; `by` (a lookup by id) lets the graph check just that task. */
+const visible = (ctx: ServiceContext, permission = "read", by?: TaskLookup) =>
+  ctx.access.filter("task", permission, sql`tasks.id`, by && "id" in by ? [by.id] : undefined);
 
 export async function getTask(ctx: ServiceContext, by: TaskLookup): Promise<TaskView> {
-  const row = await findTask(ctx.db, ctx.principal.accountId, by, await visible(ctx));
+  const row = await findTask(ctx.db, ctx.principal.accountId, by, await visible(ctx, "read", by));
   if (!row) throw new NotFoundError();
   ctx.access.observe("task", "read", [row.id]);
   return toTaskView(row);
@@ -39,7 +40,7 @@ export async function listVisibleTasks(ctx: ServiceContext, filters: TaskFilters
 
 /** Deletes a task, its events and every edge naming it, in one transaction. */
 export async function removeTask(ctx: ServiceContext, by: TaskLookup): Promise<void> {
-  const allowed = await visible(ctx, "delete");
+  const allowed = await visible(ctx, "delete", by);
   const deletedId = await ctx.authorizer.deleteRegistered((deregister) =>
     ctx.db.transaction(async (tx) => {
       const id = await deleteTask(tx, ctx.principal.accountId, by, allowed);
@@ -48,7 +49,9 @@ export async function removeTask(ctx: ServiceContext, by: TaskLookup): Promise<v
     }),
   );
   if (!deletedId) {
-    assertPermitted(await probeTask(ctx.db, ctx.principal.accountId, by, await visible(ctx), allowed));
+    assertPermitted(
+      await probeTask(ctx.db, ctx.principal.accountId, by, await visible(ctx, "read", by), allowed),
+    );
     throw new NotFoundError();
   }
   ctx.access.observe("task", "delete", [deletedId]);
@@ -61,8 +64,8 @@ export async function changeTaskGrant(ctx: ServiceContext, id: string, grant: Gr
       ctx.db,
       ctx.principal.accountId,
       { id },
-      await visible(ctx),
-      await visible(ctx, "manage"),
+      await visible(ctx, "read", { id }),
+      await visible(ctx, "manage", { id }),
     ),
   );
   await ctx.db.transaction((tx) => ctx.authorizer.writeEdges(tx, remove ? [] : [edge], remove ? [edge] : []));
@@ -71,10 +74,12 @@ export async function changeTaskGrant(ctx: ServiceContext, id: string, grant: Gr
 }
 
 export async function addAuditNote(ctx: ServiceContext, id: string, note: string) {
-  const allowed = await visible(ctx, "update");
+  const allowed = await visible(ctx, "update", { id });
   const event = await insertAuditNote(ctx.db, ctx.principal.accountId, id, allowed, actorOf(ctx), note);
   if (!event) {
-    assertPermitted(await probeTask(ctx.db, ctx.principal.accountId, { id }, await visible(ctx), allowed));
+    assertPermitted(
+      await probeTask(ctx.db, ctx.principal.accountId, { id }, await visible(ctx, "read", { id }), allowed),
+    );
     throw new NotFoundError();
   }
   ctx.access.observe("task", "update", [id]);
@@ -82,7 +87,14 @@ export async function addAuditNote(ctx: ServiceContext, id: string, note: string
 }
 
 export async function taskEvents(ctx: ServiceContext, id: string, after: number, limit: number) {
-  const rows = await listTaskEvents(ctx.db, ctx.principal.accountId, id, await visible(ctx), after, limit);
+  const rows = await listTaskEvents(
+    ctx.db,
+    ctx.principal.accountId,
+    id,
+    await visible(ctx, "read", { id }),
+    after,
+    limit,
+  );
   // Every task has its `created` event, so no rows on the first page means not visible.
   if (rows.length === 0 && after === 0) throw new NotFoundError();
   if (rows.length === 0) await getTask(ctx, { id });

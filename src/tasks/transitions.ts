@@ -37,7 +37,7 @@ export function leaseOf(token: LeaseToken): LeaseCondition {
 
 async function transition(ctx: ServiceContext, id: string, spec: TransitionSpec): Promise<TaskView> {
   const accountId = ctx.principal.accountId;
-  const allowed = await ctx.access.filter("task", spec.permission, sql`tasks.id`);
+  const allowed = await ctx.access.filter("task", spec.permission, sql`tasks.id`, [id]);
   const row = await applyTransition(ctx.db, {
     accountId,
     id,
@@ -55,7 +55,7 @@ async function transition(ctx: ServiceContext, id: string, spec: TransitionSpec)
     ctx.db,
     accountId,
     { id },
-    await ctx.access.filter("task", "read", sql`tasks.id`),
+    await ctx.access.filter("task", "read", sql`tasks.id`, [id]),
     allowed,
     spec.terminal?.samePayload,
   );
@@ -75,8 +75,8 @@ export async function explainRejected(
     ctx.db,
     ctx.principal.accountId,
     { id },
-    await ctx.access.filter("task", "read", sql`tasks.id`),
-    await ctx.access.filter("task", permission, sql`tasks.id`),
+    await ctx.access.filter("task", "read", sql`tasks.id`, [id]),
+    await ctx.access.filter("task", permission, sql`tasks.id`, [id]),
   );
   assertPermitted(probe);
   await explainNoChange(ctx, probe as TaskProbe, spec);

@@ -11,6 +11,7 @@ import { useTestApp } from "../support/test-app.ts";
 const write = "/v1/relationships/write";
 const remove = "/v1/relationships/delete";
 const lookup = "/v1/permissions/resources";
+const checkbulk = "/v1/permissions/checkbulk";
 
 describe("spicedb backend", () => {
   const spicedb = spicedbForFile();
@@ -61,6 +62,17 @@ describe("spicedb backend", () => {
     expect(response.headers.get("retry-after")).toBe("1");
     expect(await agentIds()).toEqual([]);
     expect(await spicedb.edges("agent")).toEqual([]);
+  });
+
+  it("checks a single resource with one bulk check, and filters lists with one lookup", async () => {
+    const agentId = await createAgent(testApp.client, owner);
+    const before = await spicedb.calls();
+    expect((await call()("GET", `/v1/agents/${agentId}`)).status).toBe(200);
+    const afterRead = await spicedb.calls();
+    expect((afterRead[checkbulk] ?? 0) - (before[checkbulk] ?? 0)).toBe(1);
+    expect(afterRead[lookup] ?? 0).toBe(before[lookup] ?? 0);
+    expect((await call()("GET", "/v1/agents")).body.items).toMatchObject([{ id: agentId }]);
+    expect(((await spicedb.calls())[lookup] ?? 0) - (afterRead[lookup] ?? 0)).toBe(1);
   });
 
   it("rides out one SpiceDB blip: 503 then 200 creates normally", async () => {
@@ -121,7 +133,8 @@ describe("spicedb backend", () => {
 
   it("answers 503 on a read while SpiceDB is down: never 404, never allowed", async () => {
     const agentId = await createAgent(testApp.client, owner);
-    await spicedb.fault({ path: lookup, code: 14, count: 8 });
+    await spicedb.fault({ path: checkbulk, code: 14, count: 4 });
+    await spicedb.fault({ path: lookup, code: 14, count: 4 });
     const read = await call()("GET", `/v1/agents/${agentId}`);
     expect(read.status).toBe(503);
     expect(read.body.code).toBe("authz_unavailable");

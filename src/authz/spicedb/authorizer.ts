@@ -21,12 +21,16 @@ import { principalSubject } from "../subjects.ts";
 import { type SpiceDbClient, SpiceDbError } from "./client.ts";
 import {
   changeEdges,
+  checkBulk,
   deregisterObjects,
   lookupResources,
   registerEdges,
   removeEdges,
 } from "./relationships.ts";
 import { sweepOrphanEdges } from "./sweep.ts";
+
+/** Up to this many known ids are checked one by one (in one bulk call) instead of looked up. */
+export const maxBulkCheck = 100;
 
 export interface SpiceDbAuthorizerDeps {
   client: SpiceDbClient;
@@ -140,10 +144,14 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       }
     },
 
-    async predicate(principal, type, permission, id): Promise<SQL> {
+    async predicate(principal, type, permission, id, only): Promise<SQL> {
+      const subject = principalSubject(principal);
       let ids: string[];
       try {
-        ids = await lookupResources(client, type, permission, principalSubject(principal));
+        ids =
+          only && only.length > 0 && only.length <= maxBulkCheck
+            ? await checkBulk(client, type, permission, subject, [...new Set(only)])
+            : await lookupResources(client, type, permission, subject);
       } catch (error) {
         throw unavailableOr(error);
       }

@@ -1,7 +1,7 @@
 // Our relationships in SpiceDB's JSON shape, and the calls the backend makes with them:
 // duplicates removed, at most 1,000 updates per write.
 import type { ObjectRef, Relationship } from "../model.ts";
-import type { SpiceDbClient } from "./client.ts";
+import { type SpiceDbClient, SpiceDbError } from "./client.ts";
 
 export const maxUpdatesPerWrite = 1000;
 
@@ -148,4 +148,36 @@ export async function readEdgesOfType(client: SpiceDbClient, type: string): Prom
     true,
   );
   return results.map((result) => fromJson(result.relationship));
+}
+
+/** Which of `ids` the subject holds `permission` on, fully consistent, in one bulk check. */
+export async function checkBulk(
+  client: SpiceDbClient,
+  type: string,
+  permission: string,
+  subject: { type: string; id: string },
+  ids: string[],
+): Promise<string[]> {
+  const answer = await client.call<{
+    pairs: { item?: { permissionship?: string }; error?: { code?: number; message?: string } }[];
+  }>(
+    "/v1/permissions/checkbulk",
+    {
+      consistency: { fullyConsistent: true },
+      items: ids.map((id) => ({
+        resource: { objectType: type, objectId: id },
+        permission,
+        subject: { object: { objectType: subject.type, objectId: subject.id } },
+      })),
+    },
+    { op: "check", resourceType: type },
+  );
+  return ids.filter((_, index) => {
+    const pair = answer.pairs[index];
+    if (pair?.error) {
+      const code = pair.error.code ?? 2;
+      throw new SpiceDbError(code, 200, pair.error.message ?? "check failed", [4, 8, 10, 14].includes(code));
+    }
+    return pair?.item?.permissionship === "PERMISSIONSHIP_HAS_PERMISSION";
+  });
 }
