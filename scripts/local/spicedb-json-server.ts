@@ -127,6 +127,8 @@ interface Tenant {
   spicedb: EmbeddedSpiceDB;
   faults: Map<string, Fault>;
   calls: Map<string, number>;
+  /** The last request body per API path, for tests asserting what was asked (e.g. consistency). */
+  last: Map<string, unknown>;
 }
 
 /**
@@ -143,6 +145,7 @@ export async function startSpiceDbJsonServer(options: { port: number; token: str
         spicedb,
         faults: new Map(),
         calls: new Map(),
+        last: new Map(),
       }));
       tenants.set(name, entry);
     }
@@ -162,7 +165,7 @@ export async function startSpiceDbJsonServer(options: { port: number; token: str
       await tenant(name);
       return send(response, 200, {});
     }
-    const { spicedb, faults, calls } = await tenant(name);
+    const { spicedb, faults, calls, last } = await tenant(name);
     if (pathname === "/__test/faults") {
       const fault = JSON.parse(text || "{}") as {
         path: string;
@@ -180,6 +183,7 @@ export async function startSpiceDbJsonServer(options: { port: number; token: str
       return send(response, 200, {});
     }
     if (pathname === "/__test/calls") return send(response, 200, Object.fromEntries(calls));
+    if (pathname === "/__test/last") return send(response, 200, Object.fromEntries(last));
 
     const route = routes[pathname];
     if (request.method !== "POST" || !route)
@@ -190,6 +194,7 @@ export async function startSpiceDbJsonServer(options: { port: number; token: str
     if (auth.slice(7) !== options.token)
       return send(response, 403, { code: 7, message: "invalid preshared key", details: [] });
     calls.set(pathname, (calls.get(pathname) ?? 0) + 1);
+    last.set(pathname, JSON.parse(text || "{}"));
 
     const fault = faults.get(pathname);
     if (fault && fault.skip > 0) fault.skip--;

@@ -75,6 +75,39 @@ describe("spicedb backend", () => {
     expect(((await spicedb.calls())[lookup] ?? 0) - (afterRead[lookup] ?? 0)).toBe(1);
   });
 
+  it("stores each resource's zedtoken with its row and reads that resource at least as fresh", async () => {
+    const tokenOf = async (type: string, id: string) =>
+      (
+        await queryRows<{ token: string }>(
+          testApp.database,
+          "SELECT token FROM authz_zedtokens WHERE resource_type = $1 AND resource_id = $2",
+          [type, id],
+        )
+      )[0]?.token;
+    const created = await call()("POST", "/v1/agents", { name: "fresh" });
+    const id = created.body.id as string;
+    const written = (await spicedb.last())[write];
+    const registered = await tokenOf("agent", id);
+    expect(registered).toEqual(expect.any(String));
+    expect(written?.updates).toHaveLength(2);
+    await call()("GET", `/v1/agents/${id}`);
+    expect((await spicedb.last())[checkbulk]?.consistency).toEqual({ atLeastAsFresh: { token: registered } });
+
+    await call()("POST", `/v1/agents/${id}/grants`, {
+      subject: { type: "user", id: "bob" },
+      relation: "viewer",
+    });
+    const granted = await tokenOf("agent", id);
+    expect(granted).not.toBe(registered);
+    await call()("GET", `/v1/agents/${id}`);
+    expect((await spicedb.last())[checkbulk]?.consistency).toEqual({ atLeastAsFresh: { token: granted } });
+
+    await call()("GET", "/v1/agents");
+    expect((await spicedb.last())[lookup]?.consistency).toEqual({ fullyConsistent: true });
+    await call()("DELETE", `/v1/agents/${id}`);
+    expect(await tokenOf("agent", id)).toBeUndefined();
+  });
+
   it("rides out one SpiceDB blip: 503 then 200 creates normally", async () => {
     await spicedb.fault({ path: write, code: 14, count: 1 });
     expect((await call()("POST", "/v1/agents", { name: "blip" })).status).toBe(201);

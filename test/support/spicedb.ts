@@ -32,6 +32,8 @@ export function spicedbForFile() {
     reset: () => post("/__test/reset"),
     fault: (fault: SpiceDbFault) => post("/__test/faults", fault),
     calls: () => post("/__test/calls") as Promise<Record<string, number>>,
+    /** The last request body the server received per API path. */
+    last: () => post("/__test/last") as Promise<Record<string, Record<string, unknown>>>,
     /** Every relationship whose resource is of `type`, as `type:id#relation@subjectType:subjectId`. */
     async edges(type: string): Promise<string[]> {
       const response = await fetch(`${url}/v1/relationships/read`, {

@@ -28,6 +28,7 @@ import {
   removeEdges,
 } from "./relationships.ts";
 import { sweepOrphanEdges } from "./sweep.ts";
+import { deleteTokens, findToken, storeTokens } from "./token-repo.ts";
 
 /** Up to this many known ids are checked one by one (in one bulk call) instead of looked up. */
 export const maxBulkCheck = 100;
@@ -38,6 +39,15 @@ export interface SpiceDbAuthorizerDeps {
   db: () => Database;
   logger: Logger;
 }
+
+const resourcesOf = (edges: Relationship[]) => [
+  ...new Map(
+    edges.map((edge) => [
+      `${edge.resourceType}:${edge.resourceId}`,
+      { type: edge.resourceType, id: edge.resourceId },
+    ]),
+  ).values(),
+];
 
 /** SpiceDB failing transiently (after the inline retries) is a 503; anything else is ours to fix. */
 function unavailableOr(error: unknown): unknown {
@@ -101,8 +111,9 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
   return {
     async createRegistered(edges, write) {
       if (edges.length === 0) return write(async () => {});
+      let token: string | undefined;
       try {
-        await registerEdges(client, edges);
+        token = await registerEdges(client, edges);
       } catch (error) {
         // A write that failed midway (or timed out after landing) may have left edges behind.
         await compensate(edges, error);
@@ -111,8 +122,10 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       let kept: Relationship[] | undefined;
       let result: Awaited<ReturnType<typeof write>>;
       try {
-        result = await write(async (_tx, keep) => {
+        result = await write(async (tx, keep) => {
           kept = keep ? edges.filter(keep) : edges;
+          // The row and the zedtoken of its registration commit together.
+          if (token) await storeTokens(tx, resourcesOf(kept), token);
         });
       } catch (error) {
         await compensate(edges, error);
@@ -129,29 +142,37 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
 
     async deleteRegistered(write) {
       const objects: ObjectRef[] = [];
-      const result = await write(async (_tx, gone) => {
+      const result = await write(async (tx, gone) => {
         objects.push(...gone);
+        await deleteTokens(tx, gone);
       });
       if (objects.length > 0) await deregisterOrEnqueue(objects);
       return result;
     },
 
-    async writeEdges(_tx, add, remove) {
+    async writeEdges(tx, add, remove) {
+      let token: string | undefined;
       try {
-        await changeEdges(client, add, remove);
+        token = await changeEdges(client, add, remove);
       } catch (error) {
         throw unavailableOr(error);
       }
+      // A grant or revocation is the resource's newest write: its checks must see it.
+      if (token) await storeTokens(tx, resourcesOf([...add, ...remove]), token);
     },
 
     async predicate(principal, type, permission, id, only): Promise<SQL> {
       const subject = principalSubject(principal);
+      const known = only ? [...new Set(only)] : [];
       let ids: string[];
       try {
-        ids =
-          only && only.length > 0 && only.length <= maxBulkCheck
-            ? await checkBulk(client, type, permission, subject, [...new Set(only)])
-            : await lookupResources(client, type, permission, subject);
+        if (known.length > 0 && known.length <= maxBulkCheck) {
+          // One resource: at least as fresh as its last write. Several, or a list: fully consistent.
+          const token = known.length === 1 ? await findToken(deps.db(), type, known[0] as string) : undefined;
+          ids = await checkBulk(client, type, permission, subject, known, token);
+        } else {
+          ids = await lookupResources(client, type, permission, subject);
+        }
       } catch (error) {
         throw unavailableOr(error);
       }

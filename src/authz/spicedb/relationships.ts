@@ -72,19 +72,26 @@ export async function registerEdges(
   return token;
 }
 
-/** Adds and removes single edges (grants) in one write per 1,000. */
-export async function changeEdges(client: SpiceDbClient, add: Relationship[], remove: Relationship[]) {
+/** Adds and removes single edges (grants) in one write per 1,000; returns the last zedtoken. */
+export async function changeEdges(
+  client: SpiceDbClient,
+  add: Relationship[],
+  remove: Relationship[],
+): Promise<string | undefined> {
+  let token: string | undefined;
   const updates = [
     ...distinctEdges(add).map((edge) => ({ operation: "OPERATION_TOUCH", relationship: toJson(edge) })),
     ...distinctEdges(remove).map((edge) => ({ operation: "OPERATION_DELETE", relationship: toJson(edge) })),
   ];
   for (let start = 0; start < updates.length; start += maxUpdatesPerWrite) {
-    await client.call(
+    const answer = await client.call<{ writtenAt?: { token?: string } }>(
       "/v1/relationships/write",
       { updates: updates.slice(start, start + maxUpdatesPerWrite) },
       { op: "register", resourceType: resourceTypeOf([...add, ...remove]) },
     );
+    token = answer.writtenAt?.token ?? token;
   }
+  return token;
 }
 
 /** Deletes exactly these edges (a failed create's compensation). Deleting a missing edge is a no-op. */
@@ -150,20 +157,25 @@ export async function readEdgesOfType(client: SpiceDbClient, type: string): Prom
   return results.map((result) => fromJson(result.relationship));
 }
 
-/** Which of `ids` the subject holds `permission` on, fully consistent, in one bulk check. */
+/** SpiceDB's consistency: at least as fresh as a stored zedtoken, or fully consistent. */
+export const consistency = (token: string | undefined) =>
+  token ? { atLeastAsFresh: { token } } : { fullyConsistent: true };
+
+/** Which of `ids` the subject holds `permission` on, in one bulk check. */
 export async function checkBulk(
   client: SpiceDbClient,
   type: string,
   permission: string,
   subject: { type: string; id: string },
   ids: string[],
+  token?: string,
 ): Promise<string[]> {
   const answer = await client.call<{
     pairs: { item?: { permissionship?: string }; error?: { code?: number; message?: string } }[];
   }>(
     "/v1/permissions/checkbulk",
     {
-      consistency: { fullyConsistent: true },
+      consistency: consistency(token),
       items: ids.map((id) => ({
         resource: { objectType: type, objectId: id },
         permission,

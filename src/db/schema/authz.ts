@@ -66,3 +66,18 @@ export const authzSweepCursors = pgTable("authz_sweep_cursors", {
   cursor: text("cursor"),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 });
+
+/**
+ * The zedtoken of the last SpiceDB write that changed a resource's edges (spicedb backend),
+ * stored in the same transaction as the row; checks of that resource read at least as fresh.
+ */
+export const authzZedtokens = pgTable(
+  "authz_zedtokens",
+  {
+    resourceType: text("resource_type").notNull(),
+    resourceId: text("resource_id").notNull(),
+    token: text("token").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ name: "authz_zedtokens_pkey", columns: [table.resourceType, table.resourceId] })],
+);
