@@ -24,6 +24,7 @@ import {
   checkBulk,
   deregisterObjects,
   lookupResources,
+  maxUpdatesPerWrite,
   registerEdges,
   removeEdges,
 } from "./relationships.ts";
@@ -115,8 +116,10 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       try {
         token = await registerEdges(client, edges);
       } catch (error) {
-        // A write that failed midway (or timed out after landing) may have left edges behind.
-        await compensate(edges, error);
+        // A write SpiceDB answered with an error wrote nothing (writes are atomic); one that got
+        // no answer, or a later chunk of a large registration, may have left edges behind.
+        const unanswered = !(error instanceof SpiceDbError) || error.httpStatus === 0;
+        if (unanswered || edges.length > maxUpdatesPerWrite) await compensate(edges, error);
         throw unavailableOr(error);
       }
       let kept: Relationship[] | undefined;
