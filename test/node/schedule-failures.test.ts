@@ -133,7 +133,7 @@ describe("schedule failure discipline", () => {
     expect(await edgesNaming(testApp.database, id)).toBe(0);
   });
 
-  it("registers nothing for a run that already exists: the unique index refuses a second one", async () => {
+  it("refuses a second run for the same schedule and instant in the database itself", async () => {
     const { owner, base } = await ownerWithAgent();
     const created = await callAs(testApp.client, owner)("POST", base, body);
     const run = await callAs(testApp.client, owner)("POST", `${base}/${created.body.id}/trigger`);
