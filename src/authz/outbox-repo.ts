@@ -25,13 +25,17 @@ export function describeFailure(error: unknown): string {
   return text.slice(0, 500);
 }
 
+/** `ids` as one text[] value: one parameter per id, in a statement of its own. */
+const textArray = (ids: string[]) =>
+  sql`ARRAY[${sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  )}]::text[]`;
+
 export async function enqueueDeregistration(db: Executor, type: string, ids: string[], error: unknown) {
   await db.execute(sql`
     INSERT INTO authz_outbox (operation, object_type, object_ids, attempts, last_error)
-    VALUES ('deregister', ${type}, ${sql`ARRAY[${sql.join(
-      ids.map((id) => sql`${id}`),
-      sql`, `,
-    )}]::text[]`}, 0, ${describeFailure(error)})`);
+    VALUES ('deregister', ${type}, ${textArray(ids)}, 0, ${describeFailure(error)})`);
 }
 
 /** Locks up to `limit` due entries, oldest first, skipping those another drain holds. */
@@ -62,10 +66,7 @@ export async function enqueueEdgeRemoval(db: Executor, edges: Relationship[], er
   const ids = [...new Set(edges.map((edge) => edge.resourceId))];
   await db.execute(sql`
     INSERT INTO authz_outbox (operation, object_type, object_ids, edges, attempts, last_error)
-    VALUES ('remove_edges', ${first.resourceType}, ${sql`ARRAY[${sql.join(
-      ids.map((id) => sql`${id}`),
-      sql`, `,
-    )}]::text[]`}, ${JSON.stringify(edges)}::jsonb, 0, ${describeFailure(error)})`);
+    VALUES ('remove_edges', ${first.resourceType}, ${textArray(ids)}, ${JSON.stringify(edges)}::jsonb, 0, ${describeFailure(error)})`);
 }
 
 export type OutboxRecord = OutboxEntry & {

@@ -146,17 +146,6 @@ export async function lookupResources(
     .map((result) => result.resourceObjectId);
 }
 
-/** Every edge whose resource is of `type` (the reconciler's sweep). */
-export async function readEdgesOfType(client: SpiceDbClient, type: string): Promise<Relationship[]> {
-  const results = await client.call<{ relationship: JsonRelationship }[]>(
-    "/v1/relationships/read",
-    { consistency: { fullyConsistent: true }, relationshipFilter: { resourceType: type } },
-    { op: "read", resourceType: type },
-    true,
-  );
-  return results.map((result) => fromJson(result.relationship));
-}
-
 /** SpiceDB's consistency: at least as fresh as a stored zedtoken, or fully consistent. */
 export const consistency = (token: string | undefined) =>
   token ? { atLeastAsFresh: { token } } : { fullyConsistent: true };
