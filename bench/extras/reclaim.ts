@@ -3,6 +3,7 @@
 import { sql } from "drizzle-orm";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
 import { configFor } from "../../src/config/bindings.ts";
+import { unlimitedBudget } from "../../src/cron/budget.ts";
 import { cronJobs } from "../../src/cron/jobs.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import type { BenchEnvironment } from "../environment.ts";
@@ -39,6 +40,7 @@ export async function reclaimExpired(
       config: configFor(app.bindings),
       logger: createLogger(() => {}),
       authorizer: createPostgresAuthorizer(),
+      budget: unlimitedBudget,
     };
     app.statements.count = 0;
     const start = performance.now();

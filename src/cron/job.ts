@@ -2,12 +2,15 @@ import type { Authorizer } from "../authz/authorizer.ts";
 import type { Config } from "../config/bindings.ts";
 import type { Database } from "../db/client.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Budget } from "./budget.ts";
 
 export interface CronDeps {
   db: Database;
   config: Config;
   logger: Logger;
   authorizer: Authorizer;
+  /** This job's share of the tick: it stops early when spent (DESIGN §8). */
+  budget: Budget;
 }
 
 /**

@@ -5,6 +5,7 @@ import { MisconfiguredError } from "../errors/domain-error.ts";
 import type { AppOverrides } from "../http/app-env.ts";
 import { createLogger, describeError } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
+import { type BudgetLimits, createBudget, defaultJobBudget } from "./budget.ts";
 import type { CronJob } from "./job.ts";
 import { cronJobs } from "./jobs.ts";
 
@@ -12,6 +13,8 @@ export type TickCounts = Record<string, Record<string, number>>;
 
 export interface TickOptions extends Pick<AppOverrides, "logSink" | "openDatabase" | "authorizer"> {
   jobs?: CronJob[];
+  /** Each job's budget (tests shrink it). */
+  budget?: BudgetLimits;
 }
 
 /**
@@ -41,7 +44,8 @@ export async function runTick(env: object, now: Date, options: TickOptions = {})
         const authorizer =
           options.authorizer?.(config) ??
           createAuthorizer(config, { db: () => db, logger, metrics: createMetrics(logger, config.metrics) });
-        counts[job.name] = await job.runOnce({ db: handle.db, config, logger, authorizer }, now);
+        const budget = createBudget(options.budget ?? defaultJobBudget);
+        counts[job.name] = await job.runOnce({ db: handle.db, config, logger, authorizer, budget }, now);
       } catch (error) {
         counts[job.name] = { failed: 1 };
         logger.log("error", "cron.job_failed", { job: job.name, ...describeError(error) });

@@ -1,4 +1,4 @@
-import { integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from "drizzle-orm/pg-core";
 
 /** A create's response, kept per account, principal, operation and Idempotency-Key. */
 export const idempotencyKeys = pgTable(
@@ -18,5 +18,7 @@ export const idempotencyKeys = pgTable(
       name: "idempotency_keys_pkey",
       columns: [table.accountId, table.principal, table.operation, table.key],
     }),
+    // The cron purges records older than IDEMPOTENCY_TTL_HOURS, oldest first.
+    index("idempotency_keys_created_idx").on(table.createdAt),
   ],
 );

@@ -1,4 +1,5 @@
 export * from "./accounts.ts";
+export * from "./admin-audit.ts";
 export * from "./agents.ts";
 export * from "./api-keys.ts";
 export * from "./authz.ts";
