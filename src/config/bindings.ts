@@ -34,6 +34,7 @@ export const bindingsSchema = z
     MAX_LEASE_SECONDS: integerVar(3600, 1, 86_400),
     DEFAULT_MAX_ATTEMPTS: integerVar(5, 1, 100),
     RETENTION_DAYS: integerVar(30, 1, 3650),
+    IDEMPOTENCY_TTL_HOURS: integerVar(48, 1, 24 * 365),
     ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("production"),
     METRICS: z
       .custom<AnalyticsEngineDataset>((value) => typeof value === "object" && value !== null)
@@ -62,6 +63,8 @@ export interface Config {
   lease: { defaultSeconds: number; maxSeconds: number };
   defaultMaxAttempts: number;
   retentionDays: number;
+  /** Idempotency records older than this are purged by the cron. */
+  idempotencyTtlHours: number;
   environment: "development" | "test" | "staging" | "production";
   metrics: AnalyticsEngineDataset | undefined;
 }
@@ -88,6 +91,7 @@ export function parseBindings(env: unknown): Config {
     lease: { defaultSeconds: b.DEFAULT_LEASE_SECONDS, maxSeconds: b.MAX_LEASE_SECONDS },
     defaultMaxAttempts: b.DEFAULT_MAX_ATTEMPTS,
     retentionDays: b.RETENTION_DAYS,
+    idempotencyTtlHours: b.IDEMPOTENCY_TTL_HOURS,
     environment: b.ENVIRONMENT,
     metrics: b.METRICS,
   };
