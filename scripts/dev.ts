@@ -3,6 +3,7 @@
 // SpiceDB behind its JSON API. Ctrl-C stops everything it started.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { createPostgresAuthorizer } from "../src/authz/authorizer.ts";
 import { createSpiceDbAuthorizer } from "../src/authz/spicedb/authorizer.ts";
@@ -13,14 +14,15 @@ import { runMigrations } from "../src/db/migrations/runner.ts";
 import { randomHex } from "../src/lib/crypto.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { connectSession } from "./local/database-url.ts";
-import { startDbProxy } from "./local/db-proxy.ts";
+import { type DbProxy, startDbProxy } from "./local/db-proxy.ts";
 import {
   chooseAdminToken,
   ensureDemoCredentials,
   readDevVars,
   writeDevVars,
 } from "./local/dev-credentials.ts";
-import { freePort, startEmbeddedPostgres } from "./local/embedded-postgres.ts";
+import { freePort, type RunningPostgres, startEmbeddedPostgres } from "./local/embedded-postgres.ts";
+import { describeFailure, LocalSetupError, recoverDataDir } from "./local/postgres-data-dir.ts";
 import { type SpiceDbJsonProcess, startSpiceDbJsonProcess } from "./local/spicedb-json-process.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -28,16 +30,8 @@ const dataDir = path.join(root, ".data");
 const port = Number(process.env.PORT ?? 8787);
 const say = (line: string) => console.log(`[dev] ${line}`);
 
-mkdirSync(dataDir, { recursive: true });
-say("starting PostgreSQL (.data/postgres)");
-const postgres = await startEmbeddedPostgres({
-  dataDir: path.join(dataDir, "postgres"),
-  port: Number(process.env.LEASEHOLD_PG_PORT ?? (await freePort())),
-  persistent: true,
-});
-const proxy = await startDbProxy({ targetHost: postgres.host, targetPort: postgres.port });
-const proxyAddress = `127.0.0.1:${proxy.port}`;
-
+let postgres: RunningPostgres | undefined;
+let proxy: DbProxy | undefined;
 let wrangler: ChildProcess | undefined;
 let spicedb: SpiceDbJsonProcess | undefined;
 let stopping = false;
@@ -50,15 +44,36 @@ async function stop(code: number): Promise<never> {
       } catch {}
     }
     spicedb?.stop();
-    await proxy.close();
-    await postgres.stop().catch(() => {});
+    await proxy?.close();
+    await postgres?.stop().catch(() => {});
   }
   process.exit(code);
 }
+/** Every failure ends in one readable line (the cause, then the fix), never a bare `undefined`. */
+function fail(error: unknown): Promise<never> {
+  console.error(`[dev] failed: ${describeFailure(error)}`);
+  return stop(1);
+}
+process.on("uncaughtException", (error) => void fail(error));
+process.on("unhandledRejection", (error) => void fail(error));
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 
 try {
+  await assertPortFree(port);
+  mkdirSync(dataDir, { recursive: true });
+  const postgresDir = path.join(dataDir, "postgres");
+  const recovered = await recoverDataDir(postgresDir);
+  if (recovered) say(recovered);
+  say("starting PostgreSQL (.data/postgres)");
+  postgres = await startEmbeddedPostgres({
+    dataDir: postgresDir,
+    port: Number(process.env.LEASEHOLD_PG_PORT ?? (await freePort())),
+    persistent: true,
+  });
+  proxy = await startDbProxy({ targetHost: postgres.host, targetPort: postgres.port });
+  const proxyAddress = `127.0.0.1:${proxy.port}`;
+
   const session = await connectSession(postgres.url, proxyAddress);
   await runMigrations(session, {
     folder: path.join(root, "drizzle"),
@@ -135,8 +150,21 @@ leasehold is running at ${url}
   Ctrl-C stops wrangler, the proxy and PostgreSQL.
 `);
 } catch (error) {
-  console.error(`[dev] failed: ${error instanceof Error ? error.message : String(error)}`);
-  await stop(1);
+  await fail(error);
+}
+
+async function assertPortFree(wanted: number): Promise<void> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(wanted, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+  if (!free) {
+    throw new LocalSetupError(
+      `Port ${wanted} is in use (another npm run dev or wrangler dev?).`,
+      "stop that process, or choose another port with PORT=8788 npm run dev.",
+    );
+  }
 }
 
 async function waitForHealth(url: string): Promise<void> {

