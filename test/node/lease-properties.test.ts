@@ -94,10 +94,11 @@ async function check(handle: DatabaseHandle, run: Run): Promise<string[]> {
   // Let time pass for any live lease, then reclaim: every task must end terminal or claimable.
   await handle.db.execute(sql`UPDATE tasks SET lease_expires_at = now() - interval '1 second'
     WHERE id = ${run.taskId} AND lease_expires_at IS NOT NULL AND state IN ('working', 'compensating')`);
-  // Another lane's reclaim may hold this row for a moment (SKIP LOCKED); it reclaims it then.
+  // Another lane's reclaim may hold this row for a moment (SKIP LOCKED); it reclaims it then. How
+  // long that moment lasts depends on the machine's load, so wait by a deadline, not a count.
   type Final = { state: TaskState; lease_owner: string | null; lease_expires_at: Date | null };
   let task: Final | undefined;
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
     await reclaimBatch(handle.db, 1000);
     [task] = (
       await handle.db.execute<Final>(

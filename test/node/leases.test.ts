@@ -125,7 +125,8 @@ describe("leases", () => {
     const id = await createTask(testApp.client, owner, agentId);
     const [granted] = await claim("w");
     const beat = (body: Json) =>
-      call("POST", `/v1/tasks/${id}/heartbeat`, { worker_id: "w", epoch: 1, lease_seconds: 60, ...body });
+      // A long TTL makes "too soon" hold however slowly this machine runs (TTL/6 = 10 minutes).
+      call("POST", `/v1/tasks/${id}/heartbeat`, { worker_id: "w", epoch: 1, lease_seconds: 3600, ...body });
     const tooSoon = await beat({});
     expect(tooSoon.status).toBe(429);
     expect(Number(tooSoon.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
