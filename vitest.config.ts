@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { workersSuiteRateLimit } from "./test/support/rate-limits.ts";
 
 // Tests make no calls to Cloudflare: workerd gets a placeholder `Request.cf`.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
@@ -33,6 +34,17 @@ export default defineConfig({
                 ENVIRONMENT: "test",
                 // Explicit, so a local .dev.vars from `AUTHZ_BACKEND=spicedb npm run dev` can't leak in.
                 AUTHZ_BACKEND: "postgres",
+              },
+              // The same bindings as wrangler.toml's [[ratelimits]], with limits a test can reach.
+              ratelimits: {
+                RATE_LIMIT_BY_ADDRESS: {
+                  namespace_id: "4701",
+                  simple: { limit: workersSuiteRateLimit, period: 60 },
+                },
+                RATE_LIMIT_BY_KEY: {
+                  namespace_id: "4702",
+                  simple: { limit: workersSuiteRateLimit, period: 60 },
+                },
               },
             },
           })),

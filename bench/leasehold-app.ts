@@ -8,7 +8,6 @@ import pg from "pg";
 import { createApp } from "../src/app.ts";
 import { type Database, type DatabaseHandle, routeThroughLocalProxy } from "../src/db/client.ts";
 import * as schema from "../src/db/schema/index.ts";
-import { nameStatements, StatementNames } from "../src/db/statement-names.ts";
 import { randomHex } from "../src/lib/crypto.ts";
 
 export type Driver = "pg" | "neon";
@@ -46,20 +45,17 @@ function countStatements(pool: Queryable, statements: { count: number }): void {
 }
 
 export function openSharedDatabase(options: LeaseholdAppOptions, statements = { count: 0 }) {
-  // As the Worker does (src/db/client.ts): statements are named after their text.
-  const names = new StatementNames();
+  // As the Worker does (src/db/client.ts): unnamed statements (ADR 0015).
   if (options.driver === "neon") {
     routeThroughLocalProxy(options.proxyAddress);
     const pool = new NeonPool({ connectionString: options.url, max: options.poolSize });
     pool.on("error", () => {});
     countStatements(pool as unknown as Queryable, statements);
-    nameStatements(pool, names);
     return { pool, db: drizzleNeon({ client: pool, schema }), end: () => pool.end() };
   }
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
   pool.on("error", () => {});
   countStatements(pool as unknown as Queryable, statements);
-  nameStatements(pool as unknown as Queryable, names);
   // node-postgres and the Neon driver share pg's API; drizzle's query surface is the same for both.
   const db = drizzlePg({ client: pool, schema }) as unknown as Database;
   return { pool, db, end: () => pool.end() };

@@ -9,7 +9,10 @@ import { createPostgresAuthorizer } from "../src/authz/authorizer.ts";
 import { createSpiceDbAuthorizer } from "../src/authz/spicedb/authorizer.ts";
 import { SpiceDbClient } from "../src/authz/spicedb/client.ts";
 import { backfillAll } from "../src/authz-backfill/service.ts";
+import { copyGraph } from "../src/authz-copy/copy.ts";
+import { postgresStore, spicedbStore } from "../src/authz-copy/stores.ts";
 import { openDatabase } from "../src/db/client.ts";
+import { applyRoleTimeouts, roleTimeoutsFrom } from "../src/db/migrations/role-timeouts.ts";
 import { runMigrations } from "../src/db/migrations/runner.ts";
 import { randomHex } from "../src/lib/crypto.ts";
 import { createLogger } from "../src/observability/logger.ts";
@@ -79,6 +82,7 @@ try {
     folder: path.join(root, "drizzle"),
     log: (line) => say(`migrations: ${line}`),
   });
+  await applyRoleTimeouts(session, roleTimeoutsFrom(process.env));
   await session.end();
 
   const devVarsFile = path.join(root, ".dev.vars");
@@ -97,17 +101,23 @@ try {
 
   const handle = openDatabase({ databaseUrl: postgres.url, databaseWsProxy: proxyAddress }, () => {});
   const demo = await ensureDemoCredentials(handle.db, path.join(dataDir, "demo.json"));
-  const authorizer = spicedb
-    ? createSpiceDbAuthorizer({
-        client: new SpiceDbClient({ url: spicedb.url, token: spicedb.token, metrics: { count: () => {} } }),
-        db: () => handle.db,
-        logger: createLogger(),
-      })
+  const spicedbClient = spicedb
+    ? new SpiceDbClient({ url: spicedb.url, token: spicedb.token, metrics: { count: () => {} } })
+    : undefined;
+  const authorizer = spicedbClient
+    ? createSpiceDbAuthorizer({ client: spicedbClient, db: () => handle.db, logger: createLogger() })
     : createPostgresAuthorizer();
   // Keys issued before memberships were kept in the graph get theirs now; a fresh SpiceDB (memory
-  // datastore) gets the whole local graph. Idempotent.
-  const types = spicedb ? (["account", "agent", "task", "schedule"] as const) : (["account"] as const);
+  // datastore) gets the whole local graph: every row's registration, then every edge the postgres
+  // graph holds (grants, agent-key workers, memberships). Idempotent.
+  const types = spicedb
+    ? (["account", "agent", "task", "schedule", "api_key"] as const)
+    : (["account"] as const);
   for (const type of types) await backfillAll({ db: handle.db, now: new Date(), authorizer }, type);
+  if (spicedbClient) {
+    const { copied } = await copyGraph(postgresStore(handle.db), spicedbStore(spicedbClient, handle.db));
+    say(`copied ${copied} edges of the local graph into SpiceDB`);
+  }
   await handle.close();
 
   say(`starting wrangler dev on port ${port}`);

@@ -5,8 +5,11 @@ import type { AppOverrides } from "./http/app-env.ts";
 import { requireAdminToken, requireApiKey } from "./http/authentication.ts";
 import { dependencies } from "./http/dependencies.ts";
 import { createErrorHandler, notFoundHandler } from "./http/error-handler.ts";
+import { guardInput } from "./http/input-guard.ts";
 import { requireJsonBodies } from "./http/json-body.ts";
+import { limitByAddress } from "./http/rate-limit.ts";
 import { createRouter } from "./http/router.ts";
+import { securityHeaders } from "./http/security-headers.ts";
 import { newId } from "./lib/ids.ts";
 import { registerRoutes } from "./routes/index.ts";
 
@@ -16,6 +19,7 @@ export function createApp(overrides: AppOverrides = {}) {
   const app = createRouter();
 
   app.use("*", requestId({ generator: () => newId("req"), limitLength: 128 }));
+  app.use("*", securityHeaders);
   app.use(
     "*",
     bodyLimit({
@@ -26,9 +30,12 @@ export function createApp(overrides: AppOverrides = {}) {
     }),
   );
   app.use("*", dependencies(overrides));
+  app.use("*", limitByAddress);
   app.use("*", requireJsonBodies);
   app.use("/v1/admin/*", requireAdminToken);
-  app.use("/v1/*", requireApiKey);
+  app.use("/v1/*", requireApiKey());
+  // After authentication: without a credential every /v1 path is 401, so routes stay unprobeable.
+  app.use("*", guardInput);
 
   registerRoutes(app);
 

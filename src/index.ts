@@ -5,7 +5,9 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  scheduled(controller, env, ctx) {
-    ctx.waitUntil(runTick(env, new Date(controller.scheduledTime)));
+  // Awaited, not handed to waitUntil: a tick whose jobs failed rejects, and the platform records
+  // the invocation as failed (DESIGN §8).
+  async scheduled(controller, env, _ctx) {
+    await runTick(env, new Date(controller.scheduledTime));
   },
 } satisfies ExportedHandler<Record<string, unknown>>;

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
+import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
 import { nonTerminalStates } from "../tasks/states.ts";
 
@@ -48,17 +49,26 @@ export async function findAgent(db: Executor, accountId: string, id: string, vis
   return result.rows[0];
 }
 
+/** A page of the account's agents the scope lets the caller see, newest first. */
 export async function listAgents(
   db: Executor,
   accountId: string,
-  visible: SQL,
+  scope: ListScope,
   limit: number,
   before?: string,
 ) {
-  const result = await db.execute<AgentRecord>(sql`
-    SELECT ${columns} FROM agents
-    WHERE account_id = ${accountId} AND ${before ? sql`id < ${before}` : sql`TRUE`} AND ${visible}
-    ORDER BY id DESC LIMIT ${limit + 1}`);
+  const statement = listStatement(scope, {
+    forward: (visible) => sql`
+      SELECT ${columns} FROM agents
+      WHERE account_id = ${accountId} AND ${before ? sql`id < ${before}` : sql`TRUE`} AND ${visible}
+      ORDER BY id DESC LIMIT ${limit + 1}`,
+    driven: {
+      row: (id) => sql`SELECT ${columns} FROM agents WHERE agents.id = ${id} AND account_id = ${accountId}`,
+      before,
+      take: limit + 1,
+    },
+  });
+  const result = await db.execute<AgentRecord>(statement);
   return result.rows;
 }
 

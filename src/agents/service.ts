@@ -96,8 +96,8 @@ export async function getAgent(ctx: ServiceContext, id: string): Promise<AgentVi
 }
 
 export async function listVisibleAgents(ctx: ServiceContext, page: Page) {
-  const visible = await ctx.access.filter("agent", "read", sql`agents.id`);
-  const rows = await listAgents(ctx.db, ctx.principal.accountId, visible, page.limit, page.before);
+  const scope = await ctx.access.listScope("agent", "read", sql`agents.id`);
+  const rows = await listAgents(ctx.db, ctx.principal.accountId, scope, page.limit, page.before);
   const result = toPage(rows.map(toAgentView), page.limit);
   ctx.access.observe(
     "agent",

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from "../errors/domain-error.ts";
 import { constantTimeEqual, sha256 } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
 import type { OperatorContext } from "../lib/service-context.ts";
+import type { NegativeCache } from "./negative-cache.ts";
 import {
   type ApiKeyRow,
   findAnyApiKey,
@@ -101,13 +102,26 @@ export async function revokePrincipalKey(ctx: OperatorContext, keyId: string): P
 // Compared against when the key id is unknown, so every presented token costs the same work.
 const absentKeyHash = new Uint8Array(32);
 
-/** The principal a bearer token stands for, or undefined for a malformed, unknown or revoked key. */
-export async function authenticateToken(db: Database, token: string): Promise<Principal | undefined> {
+/**
+ * The principal a bearer token stands for, or undefined for a malformed, unknown or revoked key.
+ * A well-formed token that fails is remembered in `rejected` (when given), and answered from there
+ * without a database round trip until it expires.
+ */
+export async function authenticateToken(
+  db: Database,
+  token: string,
+  rejected?: NegativeCache,
+): Promise<Principal | undefined> {
   const parsed = parseToken(token);
+  const tokenDigest = parsed && rejected ? toHex(await sha256(token)) : undefined;
+  if (tokenDigest && rejected?.has(tokenDigest)) return undefined;
   const presentedHash = await sha256(parsed?.secret ?? token);
   const row = parsed ? await findUnrevokedApiKey(db, parsed.keyId) : undefined;
   const matches = constantTimeEqual(presentedHash, row?.secretHash ?? absentKeyHash);
-  if (!row || !matches) return undefined;
+  if (!row || !matches) {
+    if (tokenDigest) rejected?.add(tokenDigest);
+    return undefined;
+  }
   return {
     accountId: row.accountId,
     type: row.principalType,
@@ -115,4 +129,8 @@ export async function authenticateToken(db: Database, token: string): Promise<Pr
     role: row.role,
     keyId: row.id,
   };
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -41,10 +41,21 @@ export type MembershipRow = {
   role: "admin" | "member";
 };
 
-/** One batch of unrevoked keys, whose roles are account memberships. */
+/**
+ * One batch of unrevoked account keys, whose roles are account memberships. Agent keys are not
+ * among them: their service account is the agent's worker and never an account member.
+ */
 export async function keyBatch(db: Executor, after: string, limit: number) {
   const result = await db.execute<MembershipRow>(sql`
     SELECT id, account_id, principal_type, principal_id, role
-    FROM api_keys WHERE id > ${after} AND revoked_at IS NULL ORDER BY id LIMIT ${limit}`);
+    FROM api_keys WHERE id > ${after} AND revoked_at IS NULL AND agent_id IS NULL ORDER BY id LIMIT ${limit}`);
+  return result.rows;
+}
+
+/** One batch of unrevoked agent keys (an `api_key` resource and its agent's worker each). */
+export async function agentKeyBatch(db: Executor, after: string, limit: number) {
+  const result = await db.execute<BackfillRow>(sql`
+    SELECT id, account_id, agent_id, creator_user_id, creator_service_account_id
+    FROM api_keys WHERE id > ${after} AND revoked_at IS NULL AND agent_id IS NOT NULL ORDER BY id LIMIT ${limit}`);
   return result.rows;
 }

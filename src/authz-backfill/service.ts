@@ -1,9 +1,15 @@
 import { membershipEdge, type Relationship, registrationEdges } from "../authz/model.ts";
+import { principalSubject } from "../authz/subjects.ts";
 import { creatorOf } from "../lib/creator.ts";
 import type { OperatorContext } from "../lib/service-context.ts";
-import { agentBatch, keyBatch, scheduleBatch, taskBatch } from "./repo.ts";
+import { agentBatch, agentKeyBatch, keyBatch, scheduleBatch, taskBatch } from "./repo.ts";
 
-export const backfillTypes = ["agent", "task", "schedule", "account"] as const;
+/**
+ * What each type's rows register: agents, tasks and schedules their account, owner and parent
+ * agent; `account` the memberships of account keys; `api_key` each agent key's registration and
+ * its service account as the agent's `worker` (as src/api-keys/agent-keys.ts creates them).
+ */
+export const backfillTypes = ["agent", "task", "schedule", "account", "api_key"] as const;
 export type BackfillType = (typeof backfillTypes)[number];
 
 export interface BackfillReport {
@@ -22,17 +28,27 @@ async function edgesFor(ctx: OperatorContext, type: BackfillType, after: string,
     );
     return { ids: rows.map((row) => row.id), edges };
   }
-  const batches = { agent: agentBatch, task: taskBatch, schedule: scheduleBatch };
+  const batches = { agent: agentBatch, task: taskBatch, schedule: scheduleBatch, api_key: agentKeyBatch };
   const rows = await batches[type](ctx.db, after, limit);
-  const edges: Relationship[] = rows.flatMap((row) =>
-    registrationEdges({
+  const edges: Relationship[] = rows.flatMap((row) => [
+    ...registrationEdges({
       type,
       id: row.id,
       accountId: row.account_id,
       owner: creatorOf(row),
       parentAgentId: row.agent_id ?? undefined,
     }),
-  );
+    ...(type === "api_key" && row.agent_id
+      ? [
+          {
+            resourceType: "agent" as const,
+            resourceId: row.agent_id,
+            relation: "worker",
+            subject: principalSubject({ accountId: row.account_id, type: "service_account", id: row.id }),
+          },
+        ]
+      : []),
+  ]);
   return { ids: rows.map((row) => row.id), edges };
 }
 
@@ -47,7 +63,9 @@ export async function backfillBatch(
   limit: number,
 ): Promise<BackfillReport> {
   const { ids, edges } = await edgesFor(ctx, type, after, limit);
-  await ctx.db.transaction((tx) => ctx.authorizer.writeEdges(tx, edges, []));
+  // No transaction around it: SpiceDB is never called with one open, and the postgres backend's
+  // insert is one statement.
+  await ctx.authorizer.writeEdges(ctx.db, edges, []);
   return {
     resource_type: type,
     scanned: ids.length,

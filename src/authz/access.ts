@@ -6,6 +6,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { Authorizer } from "./authorizer.ts";
 import { type ObjectType, rolloutFor } from "./model.ts";
+import type { ListScope } from "./sql-lookup.ts";
 
 interface Observation {
   type: ObjectType;
@@ -47,6 +48,26 @@ export class Access {
   async filter(type: ObjectType, permission: string, id: SQL, only?: readonly string[]): Promise<SQL> {
     if (rolloutFor(this.deps.config, type) !== "enforce") return sql`TRUE`;
     return this.deps.authorizer.predicate(this.principal, type, permission, id, only);
+  }
+
+  /**
+   * How a list decides what the principal sees (DESIGN §14). An account admin may read the whole
+   * account, so a scan of it with the predicate is the short way; anyone else sees a part of it,
+   * so the list is driven from what they may read (the backend's reverse lookup). Both shapes
+   * give the same rows for anyone: the role only picks the faster one.
+   */
+  async listScope(type: ObjectType, permission: string, id: SQL): Promise<ListScope> {
+    if (rolloutFor(this.deps.config, type) !== "enforce") return { predicate: sql`TRUE` };
+    const { authorizer } = this.deps;
+    if (this.principal.role !== "admin" && authorizer.lookup) {
+      return { lookup: authorizer.lookup(this.principal, type, permission) };
+    }
+    const predicate = await authorizer.predicate(this.principal, type, permission, id);
+    // The postgres predicate is a chain of EXISTS over the edges. Wrapped as a subquery per row
+    // it is planned for one row and probes that row's edges; left bare in a scan's WHERE,
+    // PostgreSQL may first hash every edge the admin has (a million owned tasks, a million edges).
+    // An id list from a backend outside the database stays bare, so the list can be driven by it.
+    return { predicate: authorizer.lookup ? sql`(SELECT ${predicate})` : predicate };
   }
 
   /** Records decisions the account scope allowed, for the shadow comparison. */

@@ -1,9 +1,18 @@
 import type { SQL } from "drizzle-orm";
+import type { Budget } from "../cron/budget.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { authzSchema, type ObjectRef, type ObjectType, type Relationship } from "./model.ts";
-import { deleteEntry, enqueueDeregistration, lockDueEntries, recordFailedAttempt } from "./outbox-repo.ts";
+import {
+  claimDueEntries,
+  claimLeaseSeconds,
+  deleteEntry,
+  enqueueDeregistration,
+  recordFailedAttempt,
+  releaseEntries,
+} from "./outbox-repo.ts";
 import { deleteObjectsRelationships, deleteRelationship, insertRelationships } from "./repo.ts";
 import { permissionPredicate } from "./sql-compiler.ts";
+import { compileLookup, type SubjectLookup } from "./sql-lookup.ts";
 import { type PrincipalRef, principalSubject } from "./subjects.ts";
 
 /**
@@ -29,8 +38,19 @@ export type TransactionalDelete<T> = (
 export interface Authorizer {
   /** Creates a resource and registers its edges, fail-closed: either both exist or neither. */
   createRegistered<T>(edges: Relationship[], write: TransactionalWrite<T>): Promise<T>;
-  /** Deletes resources and removes every edge naming them, as resource or subject. */
-  deleteRegistered<T>(write: TransactionalDelete<T>): Promise<T>;
+  /**
+   * Deletes resources and removes every edge naming them, as resource or subject. With a cron
+   * job's `budget`, calls to another service spend from it, and what it cannot cover is queued in
+   * the delete's own transaction for the outbox drain.
+   */
+  deleteRegistered<T>(write: TransactionalDelete<T>, budget?: Budget): Promise<T>;
+  /** Calls to another service that deregistering one object of `type` costs (0 in the database). */
+  deregistrationCost(type: ObjectRef["type"]): number;
+  /**
+   * The same backend with every call to another service spending from a cron job's `budget`
+   * (none is made once it is spent). A backend inside the database returns itself.
+   */
+  withBudget?(budget: Budget): Authorizer;
   /** Adds or removes single edges (grants, memberships) inside the caller's transaction. */
   writeEdges(tx: Executor, add: Relationship[], remove: Relationship[]): Promise<void>;
   /**
@@ -45,16 +65,27 @@ export interface Authorizer {
     id: SQL,
     only?: readonly string[],
   ): Promise<SQL>;
-  /** Finishes deferred work (edges of deleted objects), at most `limit` entries per call. */
-  drainOutbox(db: Database, limit?: number): Promise<{ completed: number; failed: number }>;
+  /**
+   * The reverse of `predicate`, for lists: how to find the resources of `type` the principal may
+   * `permission`, from its own edges. Only a backend whose tuples share the rows' database has it;
+   * without it lists filter with `predicate`.
+   */
+  lookup?(principal: PrincipalRef, type: ObjectType, permission: string): SubjectLookup;
+  /**
+   * Finishes deferred work (edges of deleted objects), at most `limit` entries per call, within
+   * the job's budget; `deferred` counts entries (or parts of one) left for the next tick.
+   */
+  drainOutbox(db: Database, budget: Budget, limit?: number): Promise<OutboxCounts>;
   /** Finds and removes edges no row stands behind (nothing to find when tuples share the rows' transactions). */
-  reconcile(db: Database, now: Date): Promise<Record<string, number>>;
+  reconcile(db: Database, now: Date, budget: Budget): Promise<Record<string, number>>;
 }
 
 /** Removes every edge naming these objects of one type; replaceable to inject failures in tests. */
 export type RemoveEdges = (tx: Executor, type: string, ids: string[]) => Promise<void>;
 
 export const outboxBatchSize = 100;
+
+export type OutboxCounts = { completed: number; failed: number; deferred: number };
 
 /**
  * Backend `postgres`: tuples in the same database, written in the resource's own transaction.
@@ -76,21 +107,31 @@ export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObject
           }
         }
       }),
-    async drainOutbox(db, limit = outboxBatchSize) {
-      return db.transaction(async (tx) => {
-        const counts = { completed: 0, failed: 0 };
-        for (const entry of await lockDueEntries(tx, limit)) {
-          try {
-            await tx.transaction((savepoint) => removeEdges(savepoint, entry.object_type, entry.object_ids));
-            await deleteEntry(tx, entry.id);
-            counts.completed++;
-          } catch (error) {
-            await recordFailedAttempt(tx, entry.id, error);
-            counts.failed++;
-          }
+    deregistrationCost: () => 0,
+    // The same shape as the spicedb backend's: claim in one statement, then each entry's edges
+    // and the entry itself go in a transaction of their own.
+    async drainOutbox(db, budget, limit = outboxBatchSize) {
+      const counts: OutboxCounts = { completed: 0, failed: 0, deferred: 0 };
+      const untouched: number[] = [];
+      for (const entry of await claimDueEntries(db, limit, claimLeaseSeconds)) {
+        if (budget.exhausted()) {
+          untouched.push(entry.id);
+          continue;
         }
-        return counts;
-      });
+        try {
+          await db.transaction(async (tx) => {
+            await removeEdges(tx, entry.object_type, entry.object_ids);
+            await deleteEntry(tx, entry.id);
+          });
+          counts.completed++;
+        } catch (error) {
+          await recordFailedAttempt(db, entry.id, error);
+          counts.failed++;
+        }
+      }
+      await releaseEntries(db, untouched);
+      counts.deferred = untouched.length;
+      return counts;
     },
     reconcile: async () => ({}),
     async writeEdges(tx, add, remove) {
@@ -99,5 +140,7 @@ export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObject
     },
     predicate: async (principal, type, permission, id) =>
       permissionPredicate(authzSchema, type, permission, id, principalSubject(principal)),
+    lookup: (principal, type, permission) =>
+      compileLookup(authzSchema, type, permission, principalSubject(principal)),
   };
 }

@@ -16,5 +16,5 @@ export function createAuthorizer(
   // The bindings schema already requires both for spicedb; never fall back to another graph.
   if (!config.spicedb) throw new MisconfiguredError(["SPICEDB_URL", "SPICEDB_TOKEN"]);
   const client = new SpiceDbClient({ ...config.spicedb, metrics: deps.metrics });
-  return createSpiceDbAuthorizer({ client, db: deps.db, logger: deps.logger });
+  return createSpiceDbAuthorizer({ client, db: deps.db, logger: deps.logger, metrics: deps.metrics });
 }

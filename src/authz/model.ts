@@ -6,6 +6,23 @@ import { parseZedSchema } from "./zed-parser.ts";
 
 export const authzSchema = parseZedSchema(schemaZed);
 
+/**
+ * Types that some relation allows as its subject (user, service_account, account, agent): only
+ * edges of these can name an object as their subject. A task, schedule or api_key never is one.
+ */
+export const subjectTypes: ReadonlySet<string> = new Set(
+  Object.values(authzSchema).flatMap((definition) =>
+    Object.values(definition.relations).flatMap((relation) => relation.subjectTypes),
+  ),
+);
+
+/** Types with relations of their own: only these are ever an edge's resource (not user, service_account). */
+export const typesWithRelations: ReadonlySet<string> = new Set(
+  Object.entries(authzSchema)
+    .filter(([, definition]) => Object.keys(definition.relations).length > 0)
+    .map(([type]) => type),
+);
+
 /** Resource types registered in the graph, each with its own rollout flag. */
 export type ResourceType = "agent" | "task" | "schedule" | "api_key";
 export type ObjectType = ResourceType | "account";
@@ -36,6 +53,16 @@ export function rolloutFor(config: Config, type: ObjectType): RolloutFlag {
       return config.rollout.agents;
   }
 }
+
+/** The resources of these edges, once each. */
+export const resourcesOf = (edges: Relationship[]): ObjectRef[] => [
+  ...new Map(
+    edges.map((edge) => [
+      `${edge.resourceType}:${edge.resourceId}`,
+      { type: edge.resourceType, id: edge.resourceId },
+    ]),
+  ).values(),
+];
 
 /** The edges that register a new resource: its account, its owner, and its parent agent. */
 export function registrationEdges(resource: {

@@ -1,6 +1,7 @@
 // The authorization outbox: one statement per function.
 import { sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
+import { summarizeError } from "../observability/logger.ts";
 import type { Relationship } from "./model.ts";
 
 /**
@@ -9,6 +10,12 @@ import type { Relationship } from "./model.ts";
  */
 export const outboxOperations = ["deregister", "remove_edges"] as const;
 export type OutboxOperation = (typeof outboxOperations)[number];
+
+/**
+ * How long a claimed entry is a drain's own: longer than a job's time budget (10 s) plus one
+ * call's worst case (4 attempts of 2 s and 1 s of backoff), so it never falls due while worked on.
+ */
+export const claimLeaseSeconds = 60;
 
 export type OutboxEntry = {
   id: number;
@@ -19,10 +26,13 @@ export type OutboxEntry = {
   attempts: number;
 };
 
-/** What an operator may read about a failure: its class and message, at most 500 characters. */
+/**
+ * What an operator may read about a failure, at most 500 characters: the class and code of each
+ * error in the chain, with messages only where they cannot carry values (never a database
+ * error's, whose text may quote parameters).
+ */
 export function describeFailure(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.slice(0, 500);
+  return summarizeError(error).slice(0, 500);
 }
 
 /** `ids` as one text[] value: one parameter per id, in a statement of its own. */
@@ -38,24 +48,94 @@ export async function enqueueDeregistration(db: Executor, type: string, ids: str
     VALUES ('deregister', ${type}, ${textArray(ids)}, 0, ${describeFailure(error)})`);
 }
 
-/** Locks up to `limit` due entries, oldest first, skipping those another drain holds. */
-export async function lockDueEntries(db: Executor, limit: number): Promise<OutboxEntry[]> {
+/**
+ * Records, in the delete's own transaction, that these objects' edges are still to be removed,
+ * already claimed by the caller for `leaseSeconds` (it removes them right after commit). If it
+ * never gets to, the entry falls due and the drain does it: no edge is ever forgotten.
+ */
+export async function enqueueClaimedDeregistration(
+  db: Executor,
+  type: string,
+  ids: string[],
+  leaseSeconds: number,
+): Promise<number> {
+  const result = await db.execute<{ id: string }>(sql`
+    INSERT INTO authz_outbox (operation, object_type, object_ids, attempts, next_attempt_at)
+    VALUES ('deregister', ${type}, ${textArray(ids)}, 0, now() + make_interval(secs => ${leaseSeconds}))
+    RETURNING id`);
+  return Number(result.rows[0]?.id);
+}
+
+/**
+ * Claims up to `limit` due entries, oldest first, for `leaseSeconds`: an overlapping drain skips
+ * them, and they fall due again if this drain dies. In order per object (DESIGN §6): an entry
+ * waits while an older one names any of its objects, whether due, backing off or claimed.
+ */
+export async function claimDueEntries(
+  db: Executor,
+  limit: number,
+  leaseSeconds: number,
+): Promise<OutboxEntry[]> {
   const result = await db.execute<OutboxEntry>(sql`
-    SELECT id, operation, object_type, object_ids, edges, attempts FROM authz_outbox
-    WHERE next_attempt_at <= now()
-    ORDER BY next_attempt_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
-  return result.rows.map((row) => ({ ...row, id: Number(row.id) }));
+    WITH due AS (
+      SELECT id, object_type, object_ids FROM authz_outbox
+      WHERE next_attempt_at <= now()
+      ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ), waiting AS (
+      SELECT DISTINCT due.id
+      FROM due CROSS JOIN LATERAL unnest(due.object_ids) AS mine(object_id),
+        authz_outbox older CROSS JOIN LATERAL unnest(older.object_ids) AS theirs(object_id)
+      WHERE older.object_type = due.object_type AND older.id < due.id AND theirs.object_id = mine.object_id
+    )
+    UPDATE authz_outbox SET next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
+    FROM due WHERE authz_outbox.id = due.id AND due.id NOT IN (SELECT id FROM waiting)
+    RETURNING authz_outbox.id, authz_outbox.operation, authz_outbox.object_type, authz_outbox.object_ids,
+      authz_outbox.edges, authz_outbox.attempts`);
+  return result.rows.map((row) => ({ ...row, id: Number(row.id) })).sort((a, b) => a.id - b.id);
+}
+
+/** Gives claimed entries back, due at once (a drain that ran out of budget before them). */
+export async function releaseEntries(db: Executor, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.execute(sql`
+    UPDATE authz_outbox SET next_attempt_at = now() WHERE id = ANY(${`{${ids.join(",")}}`}::bigint[])`);
+}
+
+/** What an interrupted entry still has to do: remaining ids (and edges, for remove_edges). */
+export interface OutboxRemainder {
+  objectIds: string[];
+  edges: Relationship[] | null;
 }
 
 export async function deleteEntry(db: Executor, id: number): Promise<void> {
   await db.execute(sql`DELETE FROM authz_outbox WHERE id = ${id}`);
 }
 
-/** Backs off exponentially: 2^attempts seconds, at most an hour, by the database clock. */
-export async function recordFailedAttempt(db: Executor, id: number, error: unknown): Promise<void> {
+/** Keeps only what is left of an entry the budget interrupted, due at once for the next tick. */
+export async function keepRemainder(db: Executor, id: number, remainder: OutboxRemainder): Promise<void> {
+  await db.execute(sql`
+    UPDATE authz_outbox SET object_ids = ${textArray(remainder.objectIds)},
+      edges = ${remainder.edges ? JSON.stringify(remainder.edges) : null}::jsonb, next_attempt_at = now()
+    WHERE id = ${id}`);
+}
+
+/**
+ * Backs off exponentially: 2^attempts seconds, at most an hour, by the database clock. With a
+ * remainder, what was already done is dropped from the entry.
+ */
+export async function recordFailedAttempt(
+  db: Executor,
+  id: number,
+  error: unknown,
+  remainder?: OutboxRemainder,
+): Promise<void> {
+  const narrowed = remainder
+    ? sql`, object_ids = ${textArray(remainder.objectIds)},
+        edges = ${remainder.edges ? JSON.stringify(remainder.edges) : null}::jsonb`
+    : sql``;
   await db.execute(sql`
     UPDATE authz_outbox SET attempts = attempts + 1, last_error = ${describeFailure(error)},
-      next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 3600))
+      next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), 3600))${narrowed}
     WHERE id = ${id}`);
 }
 

@@ -3,13 +3,9 @@ import type { Executor } from "../db/client.ts";
 import { authzRelationships } from "../db/schema/index.ts";
 import type { Relationship } from "./model.ts";
 
-/**
- * Idempotent: an edge that already exists is left as it is. The edges travel as one JSON
- * parameter, so a thousand-task batch is one short statement rather than thousands of parameters.
- */
-export async function insertRelationships(db: Executor, edges: Relationship[]): Promise<void> {
-  if (edges.length === 0) return;
-  const rows = JSON.stringify(
+/** Edges as one JSON parameter for `jsonb_to_recordset`, in the table's column names. */
+export function edgesAsJson(edges: Relationship[]): string {
+  return JSON.stringify(
     edges.map((edge) => ({
       resource_type: edge.resourceType,
       resource_id: edge.resourceId,
@@ -18,6 +14,15 @@ export async function insertRelationships(db: Executor, edges: Relationship[]): 
       subject_id: edge.subject.id,
     })),
   );
+}
+
+/**
+ * Idempotent: an edge that already exists is left as it is. The edges travel as one JSON
+ * parameter, so a thousand-task batch is one short statement rather than thousands of parameters.
+ */
+export async function insertRelationships(db: Executor, edges: Relationship[]): Promise<void> {
+  if (edges.length === 0) return;
+  const rows = edgesAsJson(edges);
   await db.execute(sql`
     INSERT INTO authz_relationships (resource_type, resource_id, relation, subject_type, subject_id)
     SELECT resource_type, resource_id, relation, subject_type, subject_id

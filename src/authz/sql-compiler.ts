@@ -10,14 +10,15 @@ export interface SubjectRef {
   id: string;
 }
 
-interface Flattened {
+/** A permission as the relations it accepts directly and the arrows (relation → names) it follows. */
+export interface Flattened {
   direct: Set<string>;
   arrows: Map<string, Set<string>>;
 }
 
-const maxDepth = 8;
+export const maxDepth = 8;
 
-function flatten(schema: AuthzSchema, type: string, names: Iterable<string>): Flattened {
+export function flatten(schema: AuthzSchema, type: string, names: Iterable<string>): Flattened {
   const definition = schema[type];
   if (!definition) throw new Error(`authz: unknown type ${type}`);
   const result: Flattened = { direct: new Set(), arrows: new Map() };

@@ -18,11 +18,27 @@ const rolloutFlag = z.enum(rolloutFlags).default("enforce");
 // `host:port` of the local WebSocket-to-TCP bridge; only set for local development and tests.
 const proxyAddress = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/);
 
+/** A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml). */
+export interface RateLimitBinding {
+  limit(options: { key: string }): Promise<{ success: boolean }>;
+}
+
+const rateLimitBinding = z
+  .custom<RateLimitBinding>(
+    (value) =>
+      typeof value === "object" && value !== null && typeof (value as RateLimitBinding).limit === "function",
+  )
+  .optional();
+
+// Plain http is for the local SpiceDB only; anywhere else the token would travel in clear.
+const plainHttpAllowedIn = new Set(["development", "test"]);
+
 export const bindingsSchema = z
   .object({
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/.+/),
     DATABASE_WS_PROXY: proxyAddress.optional(),
     ADMIN_TOKEN: z.string().min(24),
+    ADMIN_TOKEN_NEXT: z.string().min(24).optional(),
     AUTHZ_BACKEND: z.enum(["postgres", "spicedb"]).default("postgres"),
     FGAC_AGENTS: rolloutFlag,
     FGAC_TASKS: rolloutFlag,
@@ -36,6 +52,14 @@ export const bindingsSchema = z
     RETENTION_DAYS: integerVar(30, 1, 3650),
     IDEMPOTENCY_TTL_HOURS: integerVar(48, 1, 24 * 365),
     ENVIRONMENT: z.enum(["development", "test", "staging", "production"]).default("production"),
+    RATE_LIMIT_BY_KEY: rateLimitBinding,
+    RATE_LIMIT_BY_ADDRESS: rateLimitBinding,
+    // The `simple.period` of both bindings: a binding cannot be asked for it, and it is the Retry-After.
+    RATE_LIMIT_PERIOD_SECONDS: z
+      .union([z.number(), z.string().regex(/^\d+$/)])
+      .transform(Number)
+      .pipe(z.union([z.literal(10), z.literal(60)]))
+      .default(60),
     METRICS: z
       .custom<AnalyticsEngineDataset>((value) => typeof value === "object" && value !== null)
       .optional(),
@@ -49,6 +73,13 @@ export const bindingsSchema = z
       if (!value.SPICEDB_TOKEN)
         ctx.addIssue({ code: "custom", path: ["SPICEDB_TOKEN"], message: "required" });
     }
+    if (
+      value.SPICEDB_URL &&
+      new URL(value.SPICEDB_URL).protocol === "http:" &&
+      !plainHttpAllowedIn.has(value.ENVIRONMENT)
+    ) {
+      ctx.addIssue({ code: "custom", path: ["SPICEDB_URL"], message: "must be https" });
+    }
   });
 
 export type Bindings = z.input<typeof bindingsSchema>;
@@ -57,6 +88,8 @@ export interface Config {
   databaseUrl: string;
   databaseWsProxy: string | undefined;
   adminToken: string;
+  /** The rotation's incoming token (ADMIN_TOKEN_NEXT), accepted beside adminToken while set. */
+  adminTokenNext: string | undefined;
   authzBackend: "postgres" | "spicedb";
   rollout: { agents: RolloutFlag; tasks: RolloutFlag; schedules: RolloutFlag; apiKeys: RolloutFlag };
   spicedb: { url: string; token: string } | undefined;
@@ -67,6 +100,12 @@ export interface Config {
   idempotencyTtlHours: number;
   environment: "development" | "test" | "staging" | "production";
   metrics: AnalyticsEngineDataset | undefined;
+  /** Unbound limiters impose no limit (local runs, tests); production binds both. */
+  rateLimits: {
+    byKey: RateLimitBinding | undefined;
+    byAddress: RateLimitBinding | undefined;
+    periodSeconds: 10 | 60;
+  };
 }
 
 export function parseBindings(env: unknown): Config {
@@ -80,6 +119,7 @@ export function parseBindings(env: unknown): Config {
     databaseUrl: b.DATABASE_URL,
     databaseWsProxy: b.DATABASE_WS_PROXY,
     adminToken: b.ADMIN_TOKEN,
+    adminTokenNext: b.ADMIN_TOKEN_NEXT,
     authzBackend: b.AUTHZ_BACKEND,
     rollout: {
       agents: b.FGAC_AGENTS,
@@ -94,6 +134,11 @@ export function parseBindings(env: unknown): Config {
     idempotencyTtlHours: b.IDEMPOTENCY_TTL_HOURS,
     environment: b.ENVIRONMENT,
     metrics: b.METRICS,
+    rateLimits: {
+      byKey: b.RATE_LIMIT_BY_KEY,
+      byAddress: b.RATE_LIMIT_BY_ADDRESS,
+      periodSeconds: b.RATE_LIMIT_PERIOD_SECONDS,
+    },
   };
 }
 

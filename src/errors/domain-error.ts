@@ -37,8 +37,9 @@ export class DomainError extends Error {
 }
 
 export class MalformedRequestError extends DomainError {
-  constructor(detail: string) {
-    super("malformed_request", detail);
+  /** `errors` point at the path segments or query values that could not be read. */
+  constructor(detail: string, errors?: FieldError[]) {
+    super("malformed_request", detail, errors ? { extensions: { errors } } : {});
   }
 }
 

@@ -7,7 +7,10 @@ import { createLogger, describeError } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import type { AppEnv, AppOverrides, RequestDeps } from "./app-env.ts";
 
-/** Builds the request's dependencies; after the response, runs queued work, then closes the Pool. */
+/**
+ * Builds the request's dependencies; after the response, runs queued work, writes the request's
+ * counters (once, aggregated), then closes the Pool.
+ */
 export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv> {
   const open = overrides.openDatabase ?? openDatabase;
   const baseLogger = createLogger(overrides.logSink);
@@ -17,11 +20,12 @@ export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv>
     let handle: DatabaseHandle | undefined;
     const pending: (() => Promise<void>)[] = [];
     let authorizer: Authorizer | undefined;
+    const metrics = createMetrics(logger, config.metrics);
     const deps: RequestDeps = {
       config,
       logger,
       now: overrides.now?.() ?? new Date(),
-      metrics: createMetrics(logger, config.metrics),
+      metrics,
       get authorizer() {
         authorizer ??=
           overrides.authorizer?.(config) ??
@@ -47,11 +51,14 @@ export function dependencies(overrides: AppOverrides): MiddlewareHandler<AppEnv>
                 logger.log("warn", "request.after_response_failed", describeError(error)),
               );
             }
+            metrics.flush();
             await handle
               ?.close()
               .catch((error) => logger.log("warn", "db.close_failed", describeError(error)));
           })(),
         );
+      } else {
+        metrics.flush();
       }
     }
   };

@@ -28,12 +28,14 @@ const everywhere: ErrorCode[] = [
   "internal",
   "misconfigured",
   "db_unavailable",
+  // The per-address limit applies to every request, before authentication.
+  "rate_limited",
 ];
 
 /** OpenAPI error responses for a route, grouped by status, from the one error catalog. */
 export function errorResponses(...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...everywhere, ...codes]) {
+  for (const code of new Set([...everywhere, ...codes])) {
     const status = errorCatalog[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
 import { idempotencyKeys } from "../db/schema/index.ts";
 
@@ -50,4 +50,25 @@ export async function recordIdempotentResponse(
   body: unknown,
 ): Promise<void> {
   await db.update(idempotencyKeys).set({ responseStatus: status, responseBody: body }).where(matches(scope));
+}
+
+/**
+ * Deletes up to `limit` records older than `ttlHours` by the database clock, oldest first, in one
+ * statement (the age index serves it). Rows another tick is deleting, or a create still holds,
+ * are skipped. Returns how many went.
+ */
+export async function deleteExpiredIdempotencyKeys(db: Executor, ttlHours: number, limit: number) {
+  const result = await db.execute<{ purged: number }>(sql`
+    WITH expired AS (
+      SELECT account_id, principal, operation, key FROM idempotency_keys
+      WHERE created_at < now() - make_interval(hours => ${ttlHours}::int)
+      ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ), deleted AS (
+      DELETE FROM idempotency_keys k USING expired e
+      WHERE k.account_id = e.account_id AND k.principal = e.principal
+        AND k.operation = e.operation AND k.key = e.key
+      RETURNING 1
+    )
+    SELECT count(*)::int AS purged FROM deleted`);
+  return result.rows[0]?.purged ?? 0;
 }

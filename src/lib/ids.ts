@@ -17,6 +17,15 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
 
 export const idPattern = (prefix: IdPrefix) => new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`);
 
+const patterns = new Map<IdPrefix, RegExp>();
+
+/** Whether `value` is an id of this prefix's resource; anything else can name none of them. */
+export function isId(prefix: IdPrefix, value: string): boolean {
+  let pattern = patterns.get(prefix);
+  if (!pattern) patterns.set(prefix, (pattern = idPattern(prefix)));
+  return pattern.test(value);
+}
+
 /** When the id was made (ms since the epoch), read back from its first 10 characters. */
 export function idCreatedAt(id: string): number | undefined {
   const time = /^[a-z]{3}_([0-9a-hjkmnp-tv-z]{10})/.exec(id)?.[1];

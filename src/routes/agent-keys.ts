@@ -3,12 +3,13 @@ import { createAgentKey, deleteAgentKey, listKeysOfAgent } from "../api-keys/age
 import { bearerSecurity, errorResponses, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import {
+  agentIdParam,
   createdBy,
   createdResponse,
   idempotencyHeader,
-  idParam,
   listOf,
   pageQuery,
+  resourceId,
   toPageRequest,
 } from "./schemas.ts";
 
@@ -29,7 +30,7 @@ const createdAgentKey = agentKey
     }),
   })
   .openapi("CreatedAgentKey");
-const keyParams = idParam.extend({ key_id: z.string().min(1).max(64) });
+const keyParams = agentIdParam.extend({ key_id: resourceId("key") });
 const tags = ["agent keys"];
 
 export const agentKeyRoutes = createRouter()
@@ -40,7 +41,7 @@ export const agentKeyRoutes = createRouter()
       tags,
       summary: "Create a key for the agent's workers: it can claim and drive this agent's tasks only",
       security: bearerSecurity,
-      request: { params: idParam, headers: idempotencyHeader },
+      request: { params: agentIdParam, headers: idempotencyHeader },
       responses: {
         201: jsonContent(createdAgentKey, "The new key"),
         ...errorResponses("unauthenticated", "forbidden", "not_found", "idempotency_key_reused"),
@@ -63,7 +64,7 @@ export const agentKeyRoutes = createRouter()
       tags,
       summary: "List the agent's keys, newest first (never the secret)",
       security: bearerSecurity,
-      request: { params: idParam, query: pageQuery },
+      request: { params: agentIdParam, query: pageQuery },
       responses: {
         200: jsonContent(listOf(agentKey, "AgentKeyList"), "A page of keys"),
         ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),

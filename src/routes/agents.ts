@@ -10,14 +10,15 @@ import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/o
 import { createRouter } from "../http/router.ts";
 import { grantRoutes } from "./grant-routes.ts";
 import {
+  agentIdParam,
   createdBy,
   createdResponse,
   grantBody,
   grantView,
   idempotencyHeader,
-  idParam,
   listOf,
   pageQuery,
+  resourceName,
   toPageRequest,
 } from "./schemas.ts";
 
@@ -34,7 +35,7 @@ const agent = z
 
 const createAgentBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: resourceName,
     description: z.string().max(2000).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
   })
@@ -92,7 +93,7 @@ export const agentRoutes = createRouter()
       tags,
       summary: "Read an agent",
       security: bearerSecurity,
-      request: { params: idParam },
+      request: { params: agentIdParam },
       responses: { 200: jsonContent(agent, "The agent"), ...errorResponses("unauthenticated", "not_found") },
     }),
     async (c) => c.json(await getAgent(c.var.service, c.req.valid("param").id), 200),
@@ -104,7 +105,7 @@ export const agentRoutes = createRouter()
       tags,
       summary: "Delete an agent with its finished tasks; refused while any task is live",
       security: bearerSecurity,
-      request: { params: idParam },
+      request: { params: agentIdParam },
       responses: {
         204: { description: "Deleted" },
         ...errorResponses("unauthenticated", "forbidden", "not_found", "agent_has_live_tasks"),
@@ -116,4 +117,10 @@ export const agentRoutes = createRouter()
     },
   );
 
-export const agentGrantRoutes = grantRoutes("/v1/agents", "agent", agentGrant, changeAgentGrant);
+export const agentGrantRoutes = grantRoutes(
+  "/v1/agents",
+  agentIdParam,
+  "agent",
+  agentGrant,
+  changeAgentGrant,
+);

@@ -3,7 +3,7 @@ import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/o
 import { createRouter } from "../http/router.ts";
 import { recordCompensation, resolveCompensation } from "../tasks/compensations.ts";
 import { redriveTask } from "../tasks/redrive.ts";
-import { createdResponse, idempotencyHeader, idParam } from "./schemas.ts";
+import { createdResponse, idempotencyHeader, maxInt4, taskIdParam } from "./schemas.ts";
 import { task } from "./task-schemas.ts";
 
 const token = { worker_id: z.string().min(1).max(200), epoch: z.number().int().min(0) };
@@ -24,7 +24,7 @@ const failedBody = z
   .object({ error: z.unknown().optional(), retryable: z.boolean().optional(), ...token })
   .strict()
   .openapi("CompensationFailed");
-const stepParams = idParam.extend({ seq: z.coerce.number().int().min(1) });
+const stepParams = taskIdParam.extend({ seq: z.coerce.number().int().min(1).max(maxInt4) });
 const stepView = z
   .object({
     seq: z.number().int(),
@@ -70,7 +70,7 @@ export const compensationRoutes = createRouter()
       tags,
       summary: "Record how to undo a step just done (leaseholder of a working task)",
       security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(recordBody) },
+      request: { params: taskIdParam, body: jsonBody(recordBody) },
       responses: { 201: jsonContent(stepView, "The recorded step"), ...errors },
     }),
     async (c) =>
@@ -94,7 +94,7 @@ export const compensationRoutes = createRouter()
       tags: ["tasks"],
       summary: "Create a fresh task from a failed or quarantined one",
       security: bearerSecurity,
-      request: { params: idParam, headers: idempotencyHeader },
+      request: { params: taskIdParam, headers: idempotencyHeader },
       responses: {
         201: jsonContent(task, "The new task"),
         ...errorResponses(

@@ -4,13 +4,14 @@ import type { GrantInput } from "../authz/grants.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
-import { grantView, idParam } from "./schemas.ts";
+import { grantView } from "./schemas.ts";
 
 type ChangeGrant = (ctx: ServiceContext, id: string, grant: GrantInput, remove: boolean) => Promise<unknown>;
 
 /** POST and DELETE `<collection>/{id}/grants` for a shareable resource. */
 export function grantRoutes(
   collection: string,
+  params: z.ZodObject<{ id: z.ZodString }>,
   noun: string,
   body: z.ZodType<GrantInput>,
   change: ChangeGrant,
@@ -19,7 +20,7 @@ export function grantRoutes(
     path: `${collection}/{id}/grants`,
     tags: [`${noun}s`],
     security: bearerSecurity,
-    request: { params: idParam, body: jsonBody(body) },
+    request: { params, body: jsonBody(body) },
   };
   const errors = errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed");
   return createRouter()

@@ -4,13 +4,16 @@ import { createRouter } from "../http/router.ts";
 import { maxClaimBatch } from "../leases/repo.ts";
 import { acquire, claim, heartbeat } from "../leases/service.ts";
 import { releaseLease } from "../tasks/transitions.ts";
-import { idParam } from "./schemas.ts";
+import { existingIdOr404, taskIdParam } from "./schemas.ts";
 import { task, taskType } from "./task-schemas.ts";
 
 const workerId = z.string().min(1).max(200);
+// MAX_LEASE_SECONDS is a binding of at most 86400; the service checks the deployment's value.
 const leaseSeconds = z
   .number()
   .int()
+  .min(1)
+  .max(86_400)
   .openapi({ description: "1..MAX_LEASE_SECONDS; default DEFAULT_LEASE_SECONDS" });
 const lease = z
   .object({ worker_id: z.string(), epoch: z.number().int(), expires_at: z.iso.datetime() })
@@ -88,7 +91,11 @@ export const leaseRoutes = createRouter()
         ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
       },
     }),
-    async (c) => c.json(await claim(c.var.service, c.req.valid("json")), 200),
+    async (c) => {
+      const body = c.req.valid("json");
+      existingIdOr404("agt", body.agent_id);
+      return c.json(await claim(c.var.service, body), 200);
+    },
   )
   .openapi(
     createRoute({
@@ -97,7 +104,7 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Acquire the lease on one task",
       security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(acquireBody) },
+      request: { params: taskIdParam, body: jsonBody(acquireBody) },
       responses: { 200: jsonContent(grantedTask, "The task and its lease"), ...leaseErrors },
     }),
     async (c) => {
@@ -115,12 +122,9 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Extend the lease (at most every TTL/6); tells the holder when the task was canceled",
       security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(heartbeatBody) },
-      responses: {
-        200: jsonContent(heartbeatResult, "The new expiry"),
-        ...leaseErrors,
-        ...errorResponses("rate_limited"),
-      },
+      request: { params: taskIdParam, body: jsonBody(heartbeatBody) },
+      // 429 is also a heartbeat sooner than TTL/6: every route already lists it.
+      responses: { 200: jsonContent(heartbeatResult, "The new expiry"), ...leaseErrors },
     }),
     async (c) => c.json(await heartbeat(c.var.service, c.req.valid("param").id, c.req.valid("json")), 200),
   )
@@ -131,7 +135,7 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Give the lease back; the task is claimable again and the attempt is not counted",
       security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(releaseBody) },
+      request: { params: taskIdParam, body: jsonBody(releaseBody) },
       responses: { 200: jsonContent(task, "The task"), ...leaseErrors },
     }),
     async (c) => c.json(await releaseLease(c.var.service, c.req.valid("param").id, c.req.valid("json")), 200),

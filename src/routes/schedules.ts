@@ -5,12 +5,14 @@ import { triggerSchedule, updateSchedule } from "../schedules/edit.ts";
 import { overlapPolicies } from "../schedules/overlap.ts";
 import { createSchedule, deleteSchedule, getSchedule, listSchedulesOfAgent } from "../schedules/service.ts";
 import {
+  agentIdParam,
   createdBy,
   createdResponse,
   idempotencyHeader,
-  idParam,
   listOf,
   pageQuery,
+  resourceId,
+  resourceName,
   toPageRequest,
 } from "./schemas.ts";
 import { task, taskType } from "./task-schemas.ts";
@@ -27,7 +29,7 @@ const taskTemplate = z
   .openapi("ScheduleTaskTemplate");
 
 const settings = {
-  name: z.string().trim().min(1).max(200),
+  name: resourceName,
   cron: z.string().min(1).max(200).openapi({
     description: "Five fields: minute hour day-of-month month day-of-week, evaluated in `timezone`.",
     example: "*/15 9-17 * * 1-5",
@@ -87,7 +89,7 @@ const schedule = z
   })
   .openapi("Schedule");
 
-const scheduleParams = idParam.extend({ sid: z.string().min(1).max(64) });
+const scheduleParams = agentIdParam.extend({ sid: resourceId("sch") });
 const tags = ["schedules"];
 const path = "/v1/agents/{id}/schedules";
 
@@ -99,7 +101,7 @@ export const scheduleRoutes = createRouter()
       tags,
       summary: "Create a schedule that spawns tasks under the agent (needs manage on the agent)",
       security: bearerSecurity,
-      request: { params: idParam, headers: idempotencyHeader, body: jsonBody(createScheduleBody) },
+      request: { params: agentIdParam, headers: idempotencyHeader, body: jsonBody(createScheduleBody) },
       responses: {
         201: jsonContent(schedule, "The new schedule"),
         ...errorResponses(
@@ -131,7 +133,7 @@ export const scheduleRoutes = createRouter()
       tags,
       summary: "List the agent's schedules the caller can read, newest first",
       security: bearerSecurity,
-      request: { params: idParam, query: pageQuery },
+      request: { params: agentIdParam, query: pageQuery },
       responses: {
         200: jsonContent(listOf(schedule, "ScheduleList"), "A page of schedules"),
         ...errorResponses("unauthenticated", "not_found", "validation_failed"),

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { maxBatchCompletions } from "../tasks/batch-complete.ts";
 import { taskStates } from "../tasks/states.ts";
-import { createdBy } from "./schemas.ts";
+import { createdBy, jsonValue } from "./schemas.ts";
 
 export const taskType = z
   .string()
@@ -79,6 +79,7 @@ export const createTaskBody = z
 /** `created_by=user:<id>` or `created_by=service_account:<id>`. */
 const createdByFilter = z
   .string()
+  .max("service_account:".length + 256)
   .regex(/^(user|service_account):.+$/, "user:<id> or service_account:<id>")
   .transform((value) => {
     const at = value.indexOf(":");
@@ -126,10 +127,10 @@ const fenced = <S extends z.ZodRawShape>(shape: S, name: string) =>
     )
     .openapi(name);
 
-export const progressBody = fenced({ progress: z.unknown() }, "Progress");
-export const inputRequiredBody = fenced({ prompt: z.unknown() }, "InputRequired");
-export const inputBody = z.object({ input: z.unknown() }).strict().openapi("Input");
-export const completeBody = fenced({ result: z.unknown() }, "Complete");
+export const progressBody = fenced({ progress: jsonValue }, "Progress");
+export const inputRequiredBody = fenced({ prompt: jsonValue }, "InputRequired");
+export const inputBody = z.object({ input: jsonValue }).strict().openapi("Input");
+export const completeBody = fenced({ result: jsonValue }, "Complete");
 export const batchCompleteBody = z
   .object({
     items: z
@@ -139,7 +140,7 @@ export const batchCompleteBody = z
             id: z.string().min(1).max(64),
             worker_id: z.string().min(1).max(200),
             epoch: z.number().int().min(0),
-            result: z.unknown(),
+            result: jsonValue,
           })
           .strict(),
       )
@@ -147,6 +148,14 @@ export const batchCompleteBody = z
       .max(maxBatchCompletions),
   })
   .strict()
+  .superRefine((body, ctx) => {
+    const seen = new Set<string>();
+    body.items.forEach((item, index) => {
+      if (seen.has(item.id))
+        ctx.addIssue({ code: "custom", path: ["items", index, "id"], message: "Listed twice." });
+      seen.add(item.id);
+    });
+  })
   .openapi("BatchComplete");
 export const batchCompleteResult = z
   .object({
@@ -167,7 +176,7 @@ export const batchCompleteResult = z
     ),
   })
   .openapi("BatchCompleteResult");
-export const failBody = fenced({ error: z.unknown(), retryable: z.boolean().optional() }, "Fail");
+export const failBody = fenced({ error: jsonValue, retryable: z.boolean().optional() }, "Fail");
 export const cancelBody = z
   .object({ reason: z.string().min(1).max(2000) })
   .strict()

@@ -1,8 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
+import { errorCatalog } from "../errors/catalog.ts";
+import { NotFoundError } from "../errors/domain-error.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
-import { completeBatch, maxBatchCompletions } from "../tasks/batch-complete.ts";
+import { isId } from "../lib/ids.ts";
+import { type CompletionOutcome, completeBatch, maxBatchCompletions } from "../tasks/batch-complete.ts";
 import {
   cancelTask,
   completeTask,
@@ -11,7 +14,7 @@ import {
   reportProgress,
   requireInput,
 } from "../tasks/transitions.ts";
-import { idParam } from "./schemas.ts";
+import { taskIdParam } from "./schemas.ts";
 import {
   batchCompleteBody,
   batchCompleteResult,
@@ -23,6 +26,11 @@ import {
   progressBody,
   task,
 } from "./task-schemas.ts";
+
+const notFound = (id: string): CompletionOutcome => {
+  const { code, detail } = new NotFoundError();
+  return { id, error: { status: errorCatalog[code].status, code, title: errorCatalog[code].title, detail } };
+};
 
 const conflicts = errorResponses(
   "unauthenticated",
@@ -43,7 +51,7 @@ const transitionRoute = <B extends z.ZodType>(path: string, summary: string, bod
     tags: ["task transitions"],
     summary,
     security: bearerSecurity,
-    request: { params: idParam, body: jsonBody(body) },
+    request: { params: taskIdParam, body: jsonBody(body) },
     responses: { 200: jsonContent(task, "The task after the transition"), ...conflicts },
   });
 
@@ -100,5 +108,14 @@ export const taskTransitionRoutes = createRouter()
         ...errorResponses("unauthenticated", "validation_failed", "payload_too_large"),
       },
     }),
-    async (c) => c.json(await completeBatch(c.var.service, c.req.valid("json").items), 200),
+    async (c) => {
+      const items = c.req.valid("json").items;
+      // An item whose id no task can have is answered as a missing task, without a lookup.
+      const known = items.filter((item) => isId("tsk", item.id));
+      const outcomes = known.length > 0 ? (await completeBatch(c.var.service, known)).items : [];
+      const inOrder = items.map(
+        (item) => (isId("tsk", item.id) ? outcomes.shift() : undefined) ?? notFound(item.id),
+      );
+      return c.json({ items: inOrder }, 200);
+    },
   );

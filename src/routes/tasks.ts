@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { isId } from "../lib/ids.ts";
 import { createTask, createTaskBatch, maxBatchSize } from "../tasks/create.ts";
 import {
   addAuditNote,
@@ -13,12 +14,14 @@ import {
 import { grantRoutes } from "./grant-routes.ts";
 import {
   createdResponse,
+  existingIdOr404,
   grantBody,
   grantView,
   idempotencyHeader,
-  idParam,
   listOf,
   pageQuery,
+  sequenceCursor,
+  taskIdParam,
   toPageRequest,
 } from "./schemas.ts";
 import { auditNoteBody, createTaskBody, task, taskEvent, taskListQuery, taskName } from "./task-schemas.ts";
@@ -38,10 +41,7 @@ const nameParam = z.object({ name: taskName });
 const taskGrant = grantBody(["editor", "viewer"] as const, "TaskGrant");
 const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^\d{1,18}$/)
-    .optional(),
+  cursor: sequenceCursor.optional(),
 });
 const readErrors = errorResponses("unauthenticated", "not_found");
 
@@ -66,11 +66,14 @@ export const taskRoutes = createRouter()
         ),
       },
     }),
-    async (c) =>
-      createdResponse(
+    async (c) => {
+      const body = c.req.valid("json");
+      existingIdOr404("agt", body.agent_id);
+      return createdResponse(
         c,
-        await createTask(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
-      ),
+        await createTask(c.var.service, body, c.req.valid("header")["idempotency-key"]),
+      );
+    },
   )
   .openapi(
     createRoute({
@@ -95,11 +98,14 @@ export const taskRoutes = createRouter()
         ),
       },
     }),
-    async (c) =>
-      createdResponse(
+    async (c) => {
+      const body = c.req.valid("json");
+      existingIdOr404("agt", body.agent_id);
+      return createdResponse(
         c,
-        await createTaskBatch(c.var.service, c.req.valid("json"), c.req.valid("header")["idempotency-key"]),
-      ),
+        await createTaskBatch(c.var.service, body, c.req.valid("header")["idempotency-key"]),
+      );
+    },
   )
   .openapi(
     createRoute({
@@ -116,6 +122,10 @@ export const taskRoutes = createRouter()
     }),
     async (c) => {
       const query = c.req.valid("query");
+      const page = toPageRequest(query);
+      // No agent has a malformed id: the answer is the empty list a missing agent gets.
+      if (query.agent_id !== undefined && !isId("agt", query.agent_id))
+        return c.json({ items: [], next_cursor: null }, 200);
       const filters = {
         agentId: query.agent_id,
         states: query.state,
@@ -123,7 +133,7 @@ export const taskRoutes = createRouter()
         createdBy: query.created_by,
         stale: query.stale,
       };
-      return c.json(await listVisibleTasks(c.var.service, filters, toPageRequest(query)), 200);
+      return c.json(await listVisibleTasks(c.var.service, filters, page), 200);
     },
   )
   .openapi(
@@ -163,7 +173,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Read a task",
       security: bearerSecurity,
-      request: { params: idParam },
+      request: { params: taskIdParam },
       responses: { 200: jsonContent(task, "The task"), ...readErrors },
     }),
     async (c) => c.json(await getTask(c.var.service, { id: c.req.valid("param").id }), 200),
@@ -175,7 +185,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Delete a task with its events and edges",
       security: bearerSecurity,
-      request: { params: idParam },
+      request: { params: taskIdParam },
       responses: {
         204: { description: "Deleted" },
         ...errorResponses("unauthenticated", "forbidden", "not_found"),
@@ -193,7 +203,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "The task's audit trail, oldest first",
       security: bearerSecurity,
-      request: { params: idParam, query: eventsQuery },
+      request: { params: taskIdParam, query: eventsQuery },
       responses: { 200: jsonContent(listOf(taskEvent, "TaskEventList"), "A page of events"), ...readErrors },
     }),
     async (c) => {
@@ -211,7 +221,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Append a note to the audit trail (allowed on terminal tasks)",
       security: bearerSecurity,
-      request: { params: idParam, body: jsonBody(auditNoteBody) },
+      request: { params: taskIdParam, body: jsonBody(auditNoteBody) },
       responses: {
         201: jsonContent(taskEvent, "The note"),
         ...errorResponses("unauthenticated", "forbidden", "not_found", "validation_failed"),
@@ -221,4 +231,4 @@ export const taskRoutes = createRouter()
       c.json(await addAuditNote(c.var.service, c.req.valid("param").id, c.req.valid("json").note), 201),
   );
 
-export const taskGrantRoutes = grantRoutes("/v1/tasks", "task", taskGrant, changeTaskGrant);
+export const taskGrantRoutes = grantRoutes("/v1/tasks", taskIdParam, "task", taskGrant, changeTaskGrant);

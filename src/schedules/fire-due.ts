@@ -2,6 +2,7 @@
 // rows read without locks and applied in one statement only to rows nobody changed meanwhile, so
 // overlapping ticks share the work and never spawn an instant twice.
 import { type Relationship, registrationEdges, rolloutFor } from "../authz/model.ts";
+import { BudgetSpentError } from "../authz/spicedb/client.ts";
 import type { CronDeps } from "../cron/job.ts";
 import { creatorOf } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
@@ -16,7 +17,6 @@ import {
 } from "./run-repo.ts";
 
 export const scheduleBatchSize = 100;
-export const maxBatchesPerTick = 10;
 
 type FiringCounts = {
   schedules: number;
@@ -94,15 +94,38 @@ async function fireBatch(deps: CronDeps, due: DueScheduleRecord[], now: Date): P
   return counts;
 }
 
-/** Up to 10 batches of 100 due schedules; stops early when a batch is short or another tick has it. */
-export async function fireDueSchedules(deps: CronDeps, now: Date): Promise<FiringCounts> {
+/**
+ * Batches of 100 due schedules until none is left or the job's budget is spent (DESIGN §8, §14: no
+ * fixed cap for all tenants together); the rest waits for the next tick. Stops too when a batch
+ * is short, or applied nothing (another tick holds those rows, or nothing in it can advance).
+ */
+export async function fireDueSchedules(
+  deps: CronDeps,
+  now: Date,
+): Promise<FiringCounts & { batches: number; budget_spent: number }> {
   const totals: FiringCounts = { schedules: 0, spawned: 0, missed: 0, buffered: 0, unreadable: 0 };
-  for (let batch = 0; batch < maxBatchesPerTick; batch++) {
+  let batches = 0;
+  let budgetSpent = false;
+  for (;;) {
+    if (deps.budget.exhausted()) {
+      budgetSpent = true;
+      break;
+    }
     const due = await selectDueSchedules(deps.db, now, scheduleBatchSize);
     if (due.length === 0) break;
-    const counts = await fireBatch(deps, due, now);
+    let counts: FiringCounts;
+    try {
+      counts = await fireBatch(deps, due, now);
+    } catch (error) {
+      // The budget ran out inside the batch's call to the authorization backend, before anything
+      // was written: the batch waits for the next tick like the rest.
+      if (!(error instanceof BudgetSpentError)) throw error;
+      budgetSpent = true;
+      break;
+    }
+    batches++;
     for (const key of Object.keys(totals) as (keyof FiringCounts)[]) totals[key] += counts[key];
     if (due.length < scheduleBatchSize || counts.schedules === 0) break;
   }
-  return totals;
+  return { ...totals, batches, budget_spent: budgetSpent ? 1 : 0 };
 }

@@ -2,6 +2,7 @@
 // caller's permission in its WHERE.
 import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
+import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
 import type { OverlapPolicy } from "./overlap.ts";
 
@@ -114,20 +115,31 @@ export async function findSchedule(
   return result.rows[0];
 }
 
-/** A page of the agent's schedules the caller may read, newest first. */
+/** A page of the agent's schedules the scope lets the caller read, newest first. */
 export async function listSchedules(
   db: Executor,
   accountId: string,
   agentId: string,
-  visible: SQL,
+  scope: ListScope,
   limit: number,
   before: string | undefined,
 ): Promise<ScheduleRecord[]> {
-  const result = await db.execute<ScheduleRecord>(sql`
-    SELECT ${scheduleColumns} FROM schedules
-    WHERE account_id = ${accountId} AND agent_id = ${agentId} AND ${visible}
-      ${before ? sql`AND id < ${before}` : sql``}
-    ORDER BY id DESC LIMIT ${limit + 1}`);
+  const statement = listStatement(scope, {
+    forward: (visible) => sql`
+      SELECT ${scheduleColumns} FROM schedules
+      WHERE account_id = ${accountId} AND agent_id = ${agentId} AND ${visible}
+        ${before ? sql`AND id < ${before}` : sql``}
+      ORDER BY id DESC LIMIT ${limit + 1}`,
+    driven: {
+      row: (id) => sql`SELECT ${scheduleColumns} FROM schedules
+        WHERE schedules.id = ${id} AND account_id = ${accountId} AND agent_id = ${agentId}`,
+      before,
+      take: limit + 1,
+      // A schedule's parent_agent edge names its agent_id: only that agent's edges can match.
+      pins: { parent_agent: agentId },
+    },
+  });
+  const result = await db.execute<ScheduleRecord>(statement);
   return result.rows;
 }
 

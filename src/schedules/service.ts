@@ -65,9 +65,9 @@ export interface CreateScheduleInput {
   paused: boolean;
 }
 
-/** The schedule filter; `id`, when the request is about one schedule, lets the graph check just it. */
-export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage", id?: string) =>
-  ctx.access.filter("schedule", permission, sql`schedules.id`, id === undefined ? undefined : [id]);
+/** The filter for a request about one schedule: the graph checks just it. Lists use `listScope`. */
+export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage", id: string) =>
+  ctx.access.filter("schedule", permission, sql`schedules.id`, [id]);
 
 export const nameTaken = () =>
   new ConflictError("name_taken", "A schedule with this name already exists under the agent.");
@@ -155,15 +155,8 @@ export async function getSchedule(ctx: ServiceContext, agentId: string, id: stri
 }
 
 export async function listSchedulesOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
-  const visible = await scheduleFilter(ctx, "read");
-  const rows = await listSchedules(
-    ctx.db,
-    ctx.principal.accountId,
-    agentId,
-    visible,
-    page.limit,
-    page.before,
-  );
+  const scope = await ctx.access.listScope("schedule", "read", sql`schedules.id`);
+  const rows = await listSchedules(ctx.db, ctx.principal.accountId, agentId, scope, page.limit, page.before);
   if (rows.length === 0) {
     await assertAgentAllows(
       ctx,

@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
 import { type TaskRecord, taskColumns } from "./record.ts";
 import type { TaskState } from "./states.ts";
@@ -44,18 +45,44 @@ function filterClauses(filters: TaskFilters): SQL[] {
   return clauses;
 }
 
+/**
+ * A page of the account's tasks the scope lets the caller see, newest first. Driven from the
+ * caller's edges when the scope has a lookup (a task's parent_agent edge names its agent_id, so
+ * an agent filter pins that arrow); else a scan of the account with the predicate on each row.
+ */
 export async function listTasks(
   db: Executor,
   accountId: string,
   filters: TaskFilters,
-  visible: SQL,
+  scope: ListScope,
   limit: number,
   before?: string,
 ) {
-  const where = [sql`account_id = ${accountId}`, ...filterClauses(filters), visible];
-  if (before) where.push(sql`id < ${before}`);
-  const result = await db.execute<TaskRecord>(sql`
-    SELECT ${taskColumns} FROM tasks WHERE ${sql.join(where, sql` AND `)} ORDER BY id DESC LIMIT ${limit + 1}`);
+  const where = [sql`account_id = ${accountId}`, ...filterClauses(filters)];
+  const statement = listStatement(scope, {
+    forward: (visible) => {
+      const states = filters.states ?? [];
+      const scan = (clauses: SQL[]) => sql`
+        SELECT ${taskColumns} FROM tasks
+        WHERE ${sql.join([...clauses, visible, ...(before ? [sql`id < ${before}`] : [])], sql` AND `)}
+        ORDER BY id DESC LIMIT ${limit + 1}`;
+      if (states.length < 2) return scan(where);
+      // One ordered read of the state index per state, merged: an IN list would read every task
+      // in those states before sorting.
+      const others = [sql`account_id = ${accountId}`, ...filterClauses({ ...filters, states: undefined })];
+      const arms = states.map((state) => sql`(${scan([...others, sql`state = ${state}::task_state`])})`);
+      const merged = sql.join(arms, sql` UNION ALL `);
+      return sql`SELECT * FROM (${merged}) listed ORDER BY id DESC LIMIT ${limit + 1}`;
+    },
+    driven: {
+      row: (id) =>
+        sql`SELECT ${taskColumns} FROM tasks WHERE tasks.id = ${id} AND ${sql.join(where, sql` AND `)}`,
+      before,
+      take: limit + 1,
+      pins: { parent_agent: filters.agentId },
+    },
+  });
+  const result = await db.execute<TaskRecord>(statement);
   return result.rows;
 }
 

@@ -1,7 +1,8 @@
 // Purges finished tasks older than RETENTION_DAYS (DESIGN §8 step 4), with their events,
-// compensation steps and authorization edges, in bounded batches.
+// compensation steps and authorization edges, in bounded batches within the job's budget.
 import { sql } from "drizzle-orm";
 import type { Authorizer } from "../authz/authorizer.ts";
+import type { Budget } from "../cron/budget.ts";
 import type { Database, Executor } from "../db/client.ts";
 import { terminalStates } from "./states.ts";
 
@@ -22,27 +23,37 @@ async function deleteFinishedBatch(db: Executor, days: number, limit: number): P
   return result.rows.map((row) => row.id);
 }
 
+/**
+ * Each batch deletes only as many tasks as the budget can still deregister (a backend outside the
+ * database pays a call per task; the postgres backend nothing), and the authorizer queues their
+ * deregistration in the delete's own transaction: no row goes whose edges could be forgotten.
+ */
 export async function purgeFinishedTasks(
-  deps: { db: Database; authorizer: Authorizer },
+  deps: { db: Database; authorizer: Authorizer; budget: Budget },
   retentionDays: number,
   limit = retentionBatchSize,
 ) {
+  const cost = deps.authorizer.deregistrationCost("task");
   let purged = 0;
   let batches = 0;
-  while (batches < retentionMaxBatches) {
-    const ids = await deps.authorizer.deleteRegistered((deregister) =>
-      deps.db.transaction(async (tx) => {
-        const deleted = await deleteFinishedBatch(tx, retentionDays, limit);
-        await deregister(
-          tx,
-          deleted.map((id) => ({ type: "task" as const, id })),
-        );
-        return deleted;
-      }),
+  while (batches < retentionMaxBatches && !deps.budget.exhausted()) {
+    const take = cost === 0 ? limit : Math.min(limit, Math.floor(deps.budget.subrequestsLeft() / cost));
+    if (take <= 0) break;
+    const ids = await deps.authorizer.deleteRegistered(
+      (deregister) =>
+        deps.db.transaction(async (tx) => {
+          const deleted = await deleteFinishedBatch(tx, retentionDays, take);
+          await deregister(
+            tx,
+            deleted.map((id) => ({ type: "task" as const, id })),
+          );
+          return deleted;
+        }),
+      deps.budget,
     );
     batches++;
     purged += ids.length;
-    if (ids.length < limit) break;
+    if (ids.length < take) break;
   }
   return { purged, batches };
 }

@@ -9,9 +9,9 @@ import { deleteTask, findTask, listTasks, probeTask, type TaskFilters, type Task
 import { insertAuditNote, listTaskEvents } from "./transition-repo.ts";
 
 export const actorOf = (ctx: ServiceContext) => ({ type: ctx.principal.type, id: ctx.principal.id });
-/** The task filter; `by` (a lookup by id) lets the graph check just that task. */
-const visible = (ctx: ServiceContext, permission = "read", by?: TaskLookup) =>
-  ctx.access.filter("task", permission, sql`tasks.id`, by && "id" in by ? [by.id] : undefined);
+/** The filter for a request about one task (by id, the graph checks just it); lists use `listScope`. */
+const visible = (ctx: ServiceContext, permission: string, by: TaskLookup) =>
+  ctx.access.filter("task", permission, sql`tasks.id`, "id" in by ? [by.id] : undefined);
 
 export async function getTask(ctx: ServiceContext, by: TaskLookup): Promise<TaskView> {
   const row = await findTask(ctx.db, ctx.principal.accountId, by, await visible(ctx, "read", by));
@@ -25,7 +25,7 @@ export async function listVisibleTasks(ctx: ServiceContext, filters: TaskFilters
     ctx.db,
     ctx.principal.accountId,
     filters,
-    await visible(ctx),
+    await ctx.access.listScope("task", "read", sql`tasks.id`),
     page.limit,
     page.before,
   );

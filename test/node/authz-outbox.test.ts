@@ -1,9 +1,11 @@
 // Deleting must succeed even when removing the deleted objects' edges fails; the edges are then
 // removed by the cron, once, however many drains run at the same time.
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { createPostgresAuthorizer, type RemoveEdges } from "../../src/authz/authorizer.ts";
 import { deleteObjectsRelationships } from "../../src/authz/repo.ts";
+import { unlimitedBudget } from "../../src/cron/budget.ts";
 import { openDatabase } from "../../src/db/client.ts";
 import { createAccountWithPrincipal } from "../support/factories.ts";
 import { edgesNaming, queryRows } from "../support/graph.ts";
@@ -67,21 +69,24 @@ describe("authorization outbox", () => {
         due: true,
       },
     ]);
-    const counts = await withDatabase((db) => createPostgresAuthorizer().drainOutbox(db));
-    expect(counts).toEqual({ completed: 1, failed: 0 });
+    const counts = await withDatabase((db) => createPostgresAuthorizer().drainOutbox(db, unlimitedBudget));
+    expect(counts).toEqual({ completed: 1, failed: 0, deferred: 0 });
     expect(await edgesNaming(testApp.database, taskId)).toBe(0);
     expect(await entries()).toEqual([]);
   });
 
   it("backs off a clean-up that keeps failing and keeps its entry", async () => {
     const taskId = await deleteWithFailingCleanUp();
-    const counts = await withDatabase((db) => createPostgresAuthorizer(failing).drainOutbox(db));
-    expect(counts).toEqual({ completed: 0, failed: 1 });
+    const counts = await withDatabase((db) =>
+      createPostgresAuthorizer(failing).drainOutbox(db, unlimitedBudget),
+    );
+    expect(counts).toEqual({ completed: 0, failed: 1, deferred: 0 });
     expect(await entries()).toMatchObject([{ object_ids: [taskId], attempts: 1, due: false }]);
     // Not due yet: a second drain right away leaves it alone.
-    expect(await withDatabase((db) => createPostgresAuthorizer().drainOutbox(db))).toEqual({
+    expect(await withDatabase((db) => createPostgresAuthorizer().drainOutbox(db, unlimitedBudget))).toEqual({
       completed: 0,
       failed: 0,
+      deferred: 0,
     });
     expect(await edgesNaming(testApp.database, taskId)).toBeGreaterThan(0);
   });
@@ -99,7 +104,7 @@ describe("authorization outbox", () => {
     };
     const results = await Promise.all(
       Array.from({ length: 4 }, () =>
-        withDatabase((db) => createPostgresAuthorizer(counting).drainOutbox(db)),
+        withDatabase((db) => createPostgresAuthorizer(counting).drainOutbox(db, unlimitedBudget)),
       ),
     );
     expect(results.reduce((sum, counts) => sum + counts.completed, 0)).toBe(3);
@@ -107,5 +112,24 @@ describe("authorization outbox", () => {
     const left = (await entries()).flatMap((entry) => entry.object_ids);
     expect(left.filter((id) => taskIds.includes(id))).toEqual([]);
     for (const id of taskIds) expect(await edgesNaming(testApp.database, id)).toBe(0);
+  });
+
+  it("keeps a database error's values out of the entry an operator reads", async () => {
+    const owner = await createAccountWithPrincipal(testApp.client);
+    const taskId = await createTask(testApp.client, owner, await createAgent(testApp.client, owner));
+    const marker = "secret-payload@example.com";
+    // A real PostgreSQL error whose message and drizzle wrapping both quote the parameter.
+    const failingWithValues: RemoveEdges = async (tx) => {
+      await tx.execute(sql`SELECT ${marker}::int`);
+    };
+    const client = createTestClient(
+      createApp({ authorizer: () => createPostgresAuthorizer(failingWithValues), logSink: () => {} }),
+      testApp.client.env,
+    );
+    expect((await callAs(client, owner)("DELETE", `/v1/tasks/${taskId}`)).status).toBe(204);
+    const [entry] = (await entries()).filter((row) => row.object_ids.includes(taskId));
+    expect(entry?.last_error).toContain("22P02");
+    expect(entry?.last_error).not.toContain(marker);
+    expect(entry?.last_error).not.toMatch(/SELECT|params/i);
   });
 });

@@ -66,6 +66,75 @@ describe("bindings", () => {
     expect(misconfiguredBindings({ ...valid, ...override })).toContain(name);
   });
 
+  it("accepts an optional ADMIN_TOKEN_NEXT as long as ADMIN_TOKEN", () => {
+    expect(parseBindings(valid).adminTokenNext).toBeUndefined();
+    const next = "nxt_0123456789abcdef0123456789abcdef";
+    expect(parseBindings({ ...valid, ADMIN_TOKEN_NEXT: next }).adminTokenNext).toBe(next);
+    expect(misconfiguredBindings({ ...valid, ADMIN_TOKEN_NEXT: "too-short" })).toEqual(["ADMIN_TOKEN_NEXT"]);
+    expect(misconfiguredBindings({ ...valid, ADMIN_TOKEN_NEXT: "" })).toEqual(["ADMIN_TOKEN_NEXT"]);
+  });
+
+  describe("SPICEDB_URL", () => {
+    const spicedb = (url: string, environment?: string) => ({
+      ...valid,
+      AUTHZ_BACKEND: "spicedb",
+      SPICEDB_URL: url,
+      SPICEDB_TOKEN: "token",
+      ...(environment ? { ENVIRONMENT: environment } : {}),
+    });
+
+    it.each([undefined, "production", "staging"])("must be https in %s", (environment) => {
+      expect(misconfiguredBindings(spicedb("http://spicedb.internal:8443", environment))).toEqual([
+        "SPICEDB_URL",
+      ]);
+      expect(misconfiguredBindings(spicedb("HTTP://spicedb.internal:8443", environment))).toEqual([
+        "SPICEDB_URL",
+      ]);
+      expect(parseBindings(spicedb("https://spicedb.example.com", environment)).spicedb).toEqual({
+        url: "https://spicedb.example.com",
+        token: "token",
+      });
+    });
+
+    it.each(["development", "test"])("may be plain http in %s (a local SpiceDB)", (environment) => {
+      expect(parseBindings(spicedb("http://127.0.0.1:8443", environment)).spicedb?.url).toBe(
+        "http://127.0.0.1:8443",
+      );
+    });
+
+    it("is checked even while the postgres backend is chosen", () => {
+      expect(misconfiguredBindings({ ...valid, SPICEDB_URL: "http://spicedb.internal" })).toEqual([
+        "SPICEDB_URL",
+      ]);
+    });
+
+    it("refuses other schemes anywhere", () => {
+      expect(misconfiguredBindings(spicedb("ftp://spicedb.internal", "development"))).toEqual([
+        "SPICEDB_URL",
+      ]);
+    });
+  });
+
+  it("takes the rate limiters as optional bindings, with one period", () => {
+    const limiter = { limit: async () => ({ success: true }) };
+    expect(parseBindings(valid).rateLimits).toEqual({
+      byKey: undefined,
+      byAddress: undefined,
+      periodSeconds: 60,
+    });
+    const bound = parseBindings({
+      ...valid,
+      RATE_LIMIT_BY_KEY: limiter,
+      RATE_LIMIT_BY_ADDRESS: limiter,
+      RATE_LIMIT_PERIOD_SECONDS: "10",
+    });
+    expect(bound.rateLimits).toEqual({ byKey: limiter, byAddress: limiter, periodSeconds: 10 });
+    expect(misconfiguredBindings({ ...valid, RATE_LIMIT_PERIOD_SECONDS: "30" })).toEqual([
+      "RATE_LIMIT_PERIOD_SECONDS",
+    ]);
+    expect(misconfiguredBindings({ ...valid, RATE_LIMIT_BY_KEY: "1200/min" })).toEqual(["RATE_LIMIT_BY_KEY"]);
+  });
+
   it("parses once per env object", () => {
     const env = { ...valid };
     expect(configFor(env)).toBe(configFor(env));

@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CronJob } from "../../src/cron/job.ts";
-import { runTick } from "../../src/cron/tick.ts";
+import { runTick, TickFailedError } from "../../src/cron/tick.ts";
+import { MisconfiguredError } from "../../src/errors/domain-error.ts";
 import { testBindings } from "../support/bindings.ts";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
@@ -42,31 +43,67 @@ describe("cron tick", () => {
     expect(JSON.parse(lines[0] as string)).toMatchObject({ event: "cron.tick", jobs: counts });
   });
 
-  it("isolates a failing job: it is logged and counted, and the next job still runs", async () => {
+  it("runs every job when one fails, logs the counts, then rejects without internals", async () => {
     const lines: string[] = [];
-    const counts = await runTick(env, new Date(), {
+    const ran: string[] = [];
+    const tick = runTick(env, new Date("2026-11-21T10:08:00Z"), {
       jobs: [
-        { name: "broken", runOnce: () => Promise.reject(new Error("boom")) },
-        { name: "fine", runOnce: async () => ({ done: 1 }) },
+        { name: "first", runOnce: async () => (ran.push("first"), { done: 1 }) },
+        {
+          name: "broken",
+          runOnce: () => Promise.reject(new Error("boom: SELECT secret_column FROM hidden_table")),
+        },
+        { name: "last", runOnce: async () => (ran.push("last"), { done: 2 }) },
       ],
       logSink: (line) => lines.push(line),
     });
-    expect(counts).toEqual({ broken: { failed: 1 }, fine: { done: 1 } });
+    const error = await tick.then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(TickFailedError);
+    const failure = error as TickFailedError;
+    expect(failure.failedJobs).toEqual(["broken"]);
+    expect(failure.counts).toEqual({ first: { done: 1 }, broken: { failed: 1 }, last: { done: 2 } });
+    expect(failure.message).not.toMatch(/boom|SELECT|hidden_table|secret_column/);
+    expect(ran).toEqual(["first", "last"]);
     const events = lines.map((line) => JSON.parse(line));
     expect(events.find((e) => e.event === "cron.job_failed")).toMatchObject({
       job: "broken",
-      error_message: "boom",
+      error_name: "Error",
     });
+    const ticks = events.filter((e) => e.event === "cron.tick");
+    expect(ticks).toHaveLength(1);
+    expect(ticks[0]).toMatchObject({ level: "error", jobs: failure.counts });
   });
 
-  it("logs invalid bindings and runs nothing", async () => {
+  it("rejects a tick whose database cannot be opened, after logging the counts line", async () => {
+    const lines: string[] = [];
+    const tick = runTick(env, new Date(), {
+      jobs: [{ name: "needs_db", runOnce: async () => ({ done: 1 }) }],
+      openDatabase: () => {
+        throw new Error("no route to host");
+      },
+      logSink: (line) => lines.push(line),
+    });
+    await expect(tick).rejects.toBeInstanceOf(TickFailedError);
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events.find((e) => e.event === "cron.tick")).toMatchObject({ jobs: { needs_db: { failed: 1 } } });
+  });
+
+  it("logs invalid bindings, runs nothing and rejects naming no binding", async () => {
     const lines: string[] = [];
     let ran = false;
-    const counts = await runTick({ ...env, FGAC_AGENTS: "maybe" }, new Date(), {
+    const tick = runTick({ ...env, FGAC_AGENTS: "maybe" }, new Date(), {
       jobs: [{ name: "never", runOnce: async () => ((ran = true), {}) }],
       logSink: (line) => lines.push(line),
     });
-    expect(counts).toEqual({});
+    const error = await tick.then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(MisconfiguredError);
+    expect((error as Error).message).not.toContain("FGAC");
     expect(ran).toBe(false);
     expect(JSON.parse(lines[0] as string)).toMatchObject({
       event: "config.invalid",

@@ -62,4 +62,24 @@ describe("OpenAPI", () => {
     expect(response.headers.get("content-type")).toContain("text/html");
     expect(response.text).toContain("/openapi.json");
   });
+
+  it("marks the JSON payloads a transition requires as required, and lists 429 on every operation", async () => {
+    const doc = (await client.request<OpenApiDocument>("GET", "/openapi.json")).body;
+    const schemas = doc.components.schemas as Record<string, { required?: string[] }>;
+    const required: Record<string, string> = {
+      Complete: "result",
+      Fail: "error",
+      Progress: "progress",
+      Input: "input",
+      InputRequired: "prompt",
+    };
+    for (const [schema, field] of Object.entries(required)) {
+      expect(schemas[schema]?.required, schema).toContain(field);
+    }
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation.responses["429"], `${method} ${path}`).toBeDefined();
+      }
+    }
+  });
 });

@@ -1,7 +1,43 @@
 // The `schedules` cron job (DESIGN §7): one run per (schedule, instant) however many ticks run at
 // once, overlap policies, pause and resume, and the catch-up window.
-import { describe, expect, it } from "vitest";
-import { at, useScheduleTestApp } from "../support/schedule-helpers.ts";
+import { afterEach, describe, expect, it } from "vitest";
+import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
+import { configFor } from "../../src/config/bindings.ts";
+import { type Budget, unlimitedBudget } from "../../src/cron/budget.ts";
+import { type DatabaseHandle, openDatabase } from "../../src/db/client.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { fireDueSchedules } from "../../src/schedules/fire-due.ts";
+import { queryRows } from "../support/graph.ts";
+import { at, type ScheduleTestApp, useScheduleTestApp } from "../support/schedule-helpers.ts";
+
+/** `count` schedules under the test's agent, due every minute from `first`, written set-based. */
+async function bulkSchedules(t: ScheduleTestApp, count: number, first: string) {
+  await queryRows(
+    t.database,
+    `INSERT INTO schedules (id, account_id, agent_id, name, cron, task_type, task_max_attempts, overlap,
+                            next_fire_at, creator_user_id)
+     SELECT 'sch_' || lpad(g::text, 26, '0'), $1, $2, 'bulk-' || g, '* * * * *', 'report', 3, 'allow',
+            $3::timestamptz, $4
+     FROM generate_series(1, $5::int) AS g`,
+    [t.owner.accountId, t.agentId, first, t.owner.id, count],
+  );
+}
+
+/** How many runs exist for `instant`, and over how many schedules. */
+async function runsAt(t: ScheduleTestApp, instant: Date) {
+  const [row] = await queryRows<{ runs: number; schedules: number }>(
+    t.database,
+    "SELECT count(*)::int AS runs, count(DISTINCT schedule_id)::int AS schedules FROM tasks WHERE scheduled_for = $1",
+    [instant],
+  );
+  return row;
+}
+
+/** A budget that allows `batches` batches, then reports itself spent. */
+function budgetOfBatches(batches: number): Budget {
+  let checks = 0;
+  return { ...unlimitedBudget, exhausted: () => checks++ >= batches };
+}
 
 describe("firing schedules", () => {
   const t = useScheduleTestApp("2026-11-22T10:00:30Z");
@@ -145,5 +181,65 @@ describe("firing schedules", () => {
       "2026-03-08T13:00:00.000Z",
       "2026-03-09T13:00:00.000Z",
     ]);
+  });
+
+  describe("under the job's time budget, with no fixed cap", () => {
+    const generous = { timeMs: 600_000, subrequests: 1_000 };
+    const handles: DatabaseHandle[] = [];
+    afterEach(async () => {
+      for (const handle of handles.splice(0)) await handle.close();
+    });
+    /** The `schedules` job itself, with a budget of the test's own. */
+    const fireWith = (budget: Budget, now: Date) => {
+      const handle = openDatabase(
+        { databaseUrl: t.database.url, databaseWsProxy: t.database.proxy },
+        () => {},
+      );
+      handles.push(handle);
+      const config = configFor(t.client.env);
+      return fireDueSchedules(
+        {
+          db: handle.db,
+          config,
+          logger: createLogger(() => {}),
+          authorizer: createPostgresAuthorizer(),
+          budget,
+        },
+        now,
+      );
+    };
+
+    it("fires more than 1,000 due schedules in one tick when the budget allows", async () => {
+      await bulkSchedules(t, 1_250, first);
+      const counts = await t.fire(at(first, 0), { budget: generous });
+      expect(counts).toMatchObject({ schedules: 1_250, spawned: 1_250, batches: 13, budget_spent: 0 });
+      expect(await runsAt(t, at(first, 0))).toEqual({ runs: 1_250, schedules: 1_250 });
+      // Nothing is left due for that minute.
+      expect(await t.fire(at(first, 0), { budget: generous })).toMatchObject({ schedules: 0, batches: 0 });
+    }, 300_000);
+
+    it("stops when the budget is spent, and the next tick goes on from there", async () => {
+      await bulkSchedules(t, 350, first);
+      const none = await t.fire(at(first, 0), { budget: { timeMs: 0, subrequests: 1_000 } });
+      expect(none).toMatchObject({ schedules: 0, spawned: 0, batches: 0, budget_spent: 1 });
+      expect(await runsAt(t, at(first, 0))).toEqual({ runs: 0, schedules: 0 });
+
+      const part = await fireWith(budgetOfBatches(2), at(first, 0));
+      expect(part).toMatchObject({ schedules: 200, spawned: 200, batches: 2, budget_spent: 1 });
+      expect(await runsAt(t, at(first, 0))).toEqual({ runs: 200, schedules: 200 });
+
+      const rest = await t.fire(at(first, 0), { budget: generous });
+      expect(rest).toMatchObject({ schedules: 150, spawned: 150, batches: 2, budget_spent: 0 });
+      expect(await runsAt(t, at(first, 0))).toEqual({ runs: 350, schedules: 350 });
+    }, 300_000);
+
+    it("shares the work when three ticks run at once: each schedule fires once, nothing is left", async () => {
+      await bulkSchedules(t, 450, first);
+      const ticks = await Promise.all([1, 2, 3].map(() => t.fire(at(first, 0), { budget: generous })));
+      expect(ticks.reduce((sum, counts) => sum + (counts.spawned ?? 0), 0)).toBe(450);
+      expect(ticks.reduce((sum, counts) => sum + (counts.schedules ?? 0), 0)).toBe(450);
+      expect(await runsAt(t, at(first, 0))).toEqual({ runs: 450, schedules: 450 });
+      expect(await t.fire(at(first, 0), { budget: generous })).toMatchObject({ schedules: 0, spawned: 0 });
+    }, 300_000);
   });
 });

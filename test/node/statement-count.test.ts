@@ -2,7 +2,7 @@
 // one statement to authenticate its API key, so a transition request costs exactly two.
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app.ts";
-import { openDatabase } from "../../src/db/client.ts";
+import { countingDatabase } from "../support/counting-database.ts";
 import { createAccountWithPrincipal } from "../support/factories.ts";
 import { ageHeartbeat } from "../support/lease-helpers.ts";
 import { callAs, createAgent, createTask } from "../support/task-factories.ts";
@@ -13,33 +13,13 @@ describe("statements per transition", () => {
   const testApp = useTestApp();
 
   it("runs authentication plus exactly one statement for each transition", async () => {
-    let statements: string[] = [];
-    const counting = createTestClient(
-      createApp({
-        openDatabase: (settings, onError) => {
-          const handle = openDatabase(settings, onError);
-          const query = handle.pool.query.bind(handle.pool) as (...args: unknown[]) => unknown;
-          (handle.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-            const first = args[0];
-            statements.push(typeof first === "string" ? first : String((first as { text?: string }).text));
-            return query(...args);
-          };
-          // pool.query itself calls connect(callback); a promise-style call means a transaction.
-          const connect = handle.pool.connect.bind(handle.pool) as (...args: unknown[]) => unknown;
-          (handle.pool as unknown as { connect: unknown }).connect = (...args: unknown[]) => {
-            if (args.length === 0) statements.push("(dedicated connection)");
-            return connect(...args);
-          };
-          return handle;
-        },
-      }),
-      testApp.client.env,
-    );
+    const { statements, openDatabase } = countingDatabase();
+    const counting = createTestClient(createApp({ openDatabase }), testApp.client.env);
     const owner = await createAccountWithPrincipal(testApp.client);
     const agentId = await createAgent(testApp.client, owner);
     const call = callAs(counting, owner);
     const measure = async (label: string, run: () => Promise<{ status: number }>) => {
-      statements = [];
+      statements.length = 0;
       const response = await run();
       expect(response.status, label).toBeLessThan(300);
       return [label, statements.length] as const;

@@ -9,6 +9,7 @@ import { connectSession, isLoopback, withDatabase } from "../../scripts/local/da
 import { startProxyProcess } from "../../scripts/local/db-proxy-process.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../../scripts/local/embedded-postgres.ts";
 import { startSpiceDbJsonProcess } from "../../scripts/local/spicedb-json-process.ts";
+import { applyRoleTimeouts, roleTimeoutsFrom } from "../../src/db/migrations/role-timeouts.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
 import { randomHex } from "../../src/lib/crypto.ts";
 
@@ -48,6 +49,8 @@ export default async function setup(project: TestProject) {
   const session = await connectSession(withDatabase(baseUrl, template), proxyAddress || undefined);
   await runMigrations(session, { folder: path.join(root, "drizzle") });
   await session.end();
+  // Tests run under the timeouts production sets on the Worker's role (ADR 0015).
+  await applyRoleTimeouts(admin, roleTimeoutsFrom(process.env));
 
   project.provide("databaseUrl", baseUrl);
   project.provide("dbProxy", proxyAddress);

@@ -64,6 +64,24 @@ export async function startSpiceDb(tuples: Tuple[]) {
       }
       return answers;
     },
+    /** LookupResources: the ids of `resourceType` on which the subject has the permission. */
+    async lookup(
+      resourceType: string,
+      permission: string,
+      subject: { type: string; id: string },
+    ): Promise<string[]> {
+      const responses = await client.lookupResources(
+        v1.LookupResourcesRequest.create({
+          consistency: fullyConsistent(),
+          resourceObjectType: resourceType,
+          permission,
+          subject: subjectRef(subject.type, subject.id),
+        }),
+      );
+      return responses
+        .filter((r) => r.permissionship === v1.LookupPermissionship.HAS_PERMISSION)
+        .map((r) => r.resourceObjectId);
+    },
     close: () => spicedb.close(),
   };
 }

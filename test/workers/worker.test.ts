@@ -2,6 +2,9 @@
 // bindings parsed by workerd's env, and the scheduled handler.
 import { createScheduledController, env } from "cloudflare:test";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { cronJobs } from "../../src/cron/jobs.ts";
+import { TickFailedError } from "../../src/cron/tick.ts";
+import { MisconfiguredError } from "../../src/errors/domain-error.ts";
 import worker from "../../src/index.ts";
 import { createAccountWithPrincipal } from "../support/factories.ts";
 import { createTestClient, executionContext, type TestClient } from "../support/test-client.ts";
@@ -68,7 +71,7 @@ describe("the Worker inside workerd", () => {
     const ctx = executionContext();
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     try {
-      worker.scheduled(
+      await worker.scheduled(
         createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }),
         bindings,
         ctx,
@@ -103,7 +106,11 @@ describe("the Worker inside workerd", () => {
     try {
       for (let delivery = 0; delivery < 2; delivery++) {
         const ctx = executionContext();
-        worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), bindings, ctx);
+        await worker.scheduled(
+          createScheduledController({ scheduledTime, cron: "* * * * *" }),
+          bindings,
+          ctx,
+        );
         await ctx.settle();
       }
     } finally {
@@ -121,7 +128,7 @@ describe("the Worker inside workerd", () => {
     try {
       const ctx = executionContext();
       const scheduledTime = Date.parse("2026-11-21T10:00:00Z");
-      worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), bindings, ctx);
+      await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), bindings, ctx);
       await ctx.settle();
     } finally {
       spy.mockRestore();
@@ -129,10 +136,57 @@ describe("the Worker inside workerd", () => {
     const ticks = lines.map((line) => JSON.parse(line)).filter((entry) => entry.event === "cron.tick");
     expect(ticks).toHaveLength(1);
     expect(ticks[0]).toMatchObject({ level: "info", tick: "2026-11-21T10:00:00.000Z" });
-    expect(Object.keys(ticks[0].jobs)).toEqual(["reclaim", "schedules", "authz_outbox", "retention"]);
+    expect(Object.keys(ticks[0].jobs)).toEqual(cronJobs.map((job) => job.name));
     expect(ticks[0].jobs.reclaim).toMatchObject({
       statements: expect.any(Number),
       reclaimed: expect.any(Number),
     });
+  });
+
+  it("reports a tick whose jobs failed to the platform: the scheduled handler rejects", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    let outcome: unknown;
+    try {
+      // A database that refuses connections: every job fails, each is still tried.
+      const unreachable = { ...bindings, DATABASE_URL: "postgres://nobody:nothing@127.0.0.1:9/none" };
+      outcome = await worker
+        .scheduled(
+          createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }),
+          unreachable,
+          executionContext(),
+        )
+        .then(
+          () => "resolved",
+          (error: unknown) => error,
+        );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(outcome).toBeInstanceOf(TickFailedError);
+    expect((outcome as TickFailedError).failedJobs).toEqual(cronJobs.map((job) => job.name));
+    expect((outcome as Error).message).not.toMatch(/nobody|nothing|127\.0\.0\.1|postgres:/);
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events.filter((e) => e.event === "cron.job_failed")).toHaveLength(cronJobs.length);
+    expect(events.filter((e) => e.event === "cron.tick")).toHaveLength(1);
+  });
+
+  it("rejects a tick with misconfigured bindings without running a job", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      await expect(
+        worker.scheduled(
+          createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }),
+          { ...bindings, FGAC_TASKS: "perhaps" },
+          executionContext(),
+        ),
+      ).rejects.toBeInstanceOf(MisconfiguredError);
+    } finally {
+      spy.mockRestore();
+    }
+    const events = lines.map((line) => JSON.parse(line));
+    expect(events.map((e) => e.event)).toEqual(["config.invalid"]);
+    expect(events[0].bindings).toEqual(["FGAC_TASKS"]);
   });
 });

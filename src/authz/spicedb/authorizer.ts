@@ -3,27 +3,30 @@
 // removed again, and a removal that fails becomes an outbox row. Delete persists first and
 // deregisters second, best-effort, with the same outbox behind it.
 import { type SQL, sql } from "drizzle-orm";
+import type { Budget } from "../../cron/budget.ts";
 import type { Database } from "../../db/client.ts";
 import { ServiceUnavailableError } from "../../errors/domain-error.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { describeError } from "../../observability/logger.ts";
+import type { Metrics } from "../../observability/metrics.ts";
 import { type Authorizer, outboxBatchSize } from "../authorizer.ts";
-import type { ObjectRef, Relationship } from "../model.ts";
+import { type ObjectRef, type Relationship, resourcesOf } from "../model.ts";
 import {
-  deleteEntry,
+  claimLeaseSeconds,
+  enqueueClaimedDeregistration,
   enqueueDeregistration,
   enqueueEdgeRemoval,
-  lockDueEntries,
   type OutboxEntry,
-  recordFailedAttempt,
 } from "../outbox-repo.ts";
 import { principalSubject } from "../subjects.ts";
-import { type SpiceDbClient, SpiceDbError } from "./client.ts";
+import { BudgetSpentError, type SpiceDbClient, SpiceDbError } from "./client.ts";
+import { drainWithin, finishWithin, settleEntry } from "./outbox-work.ts";
+import { checkBulk, lookupResources } from "./permissions.ts";
 import {
   changeEdges,
-  checkBulk,
   deregisterObjects,
-  lookupResources,
+  deregistrationCalls,
+  failedOnSpiceDb,
   maxUpdatesPerWrite,
   registerEdges,
   removeEdges,
@@ -31,24 +34,24 @@ import {
 import { sweepOrphanEdges } from "./sweep.ts";
 import { deleteTokens, findToken, storeTokens } from "./token-repo.ts";
 
-/** Up to this many known ids are checked one by one (in one bulk call) instead of looked up. */
-export const maxBulkCheck = 100;
+/** Up to this many known ids are checked (bulk calls of 1,000) instead of looked up. */
+export const maxBulkCheck = 1000;
+/**
+ * LookupResources pages one list filter reads before it counts as over the cap (ADR 0018): ten
+ * calls, 10,000 ids. Past it the lookup still completes, so the list stays exact, and
+ * `authz.lookup_over_cap` says a list should check its candidate rows instead.
+ */
+export const lookupPageCap = 10;
 
 export interface SpiceDbAuthorizerDeps {
   client: SpiceDbClient;
   /** The database for outbox rows, written apart from the failed operation. */
   db: () => Database;
   logger: Logger;
+  metrics?: Metrics;
+  /** Lookup page size (tests shrink it to cross pages with few resources). */
+  lookupPageSize?: number;
 }
-
-const resourcesOf = (edges: Relationship[]) => [
-  ...new Map(
-    edges.map((edge) => [
-      `${edge.resourceType}:${edge.resourceId}`,
-      { type: edge.resourceType, id: edge.resourceId },
-    ]),
-  ).values(),
-];
 
 /** SpiceDB failing transiently (after the inline retries) is a 503; anything else is ours to fix. */
 function unavailableOr(error: unknown): unknown {
@@ -100,13 +103,48 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
     }
   }
 
-  async function finish(entry: OutboxEntry): Promise<void> {
-    if (entry.operation === "remove_edges") await removeEdges(client, entry.edges ?? []);
-    else
-      await deregisterObjects(
-        client,
-        entry.object_ids.map((id) => ({ type: entry.object_type, id }) as ObjectRef),
-      );
+  /**
+   * A cron delete (retention): the deregistration is queued in the delete's own transaction,
+   * then done right after within the budget; what the budget leaves stays queued for the drain.
+   * A SpiceDB failure is recorded on the entry and thrown, so the job stops.
+   */
+  async function deleteWithinBudget<T>(write: Parameters<Authorizer["deleteRegistered"]>[0], budget: Budget) {
+    const queued: OutboxEntry[] = [];
+    const result = (await write(async (tx, gone) => {
+      await deleteTokens(tx, gone);
+      for (const [type, group] of Map.groupBy(gone, (object) => object.type)) {
+        const ids = group.map((object) => object.id);
+        const id = await enqueueClaimedDeregistration(tx, type, ids, claimLeaseSeconds);
+        queued.push({
+          id,
+          operation: "deregister",
+          object_type: type,
+          object_ids: ids,
+          edges: null,
+          attempts: 0,
+        });
+      }
+    })) as T;
+    const metered = client.withBudget(budget);
+    for (const entry of queued) {
+      const outcome = await finishWithin(metered, entry);
+      await settleEntry(deps.db(), entry, outcome, logger);
+      if (failedOnSpiceDb(outcome)) throw unavailableOr(outcome.error);
+    }
+    return result;
+  }
+
+  /** Every id a list may show, page by page; past the cap it is counted, never truncated. */
+  async function lookupAll(type: string, permission: string, subject: { type: string; id: string }) {
+    const pageSize = deps.lookupPageSize;
+    const capped = await lookupResources(client, type, permission, subject, {
+      pageSize,
+      maxPages: lookupPageCap,
+    });
+    if (!capped.next) return capped.ids;
+    deps.metrics?.count("authz.lookup_over_cap", { resource_type: type, permission });
+    const rest = await lookupResources(client, type, permission, subject, { pageSize, from: capped.next });
+    return [...capped.ids, ...rest.ids];
   }
 
   return {
@@ -118,7 +156,10 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       } catch (error) {
         // A write SpiceDB answered with an error wrote nothing (writes are atomic); one that got
         // no answer, or a later chunk of a large registration, may have left edges behind.
-        const unanswered = !(error instanceof SpiceDbError) || error.httpStatus === 0;
+        // A spent budget stops a call before it is sent.
+        const unanswered =
+          !(error instanceof BudgetSpentError) &&
+          (!(error instanceof SpiceDbError) || error.httpStatus === 0);
         if (unanswered || edges.length > maxUpdatesPerWrite) await compensate(edges, error);
         throw unavailableOr(error);
       }
@@ -143,7 +184,8 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
       return result;
     },
 
-    async deleteRegistered(write) {
+    async deleteRegistered(write, budget) {
+      if (budget) return deleteWithinBudget(write, budget);
       const objects: ObjectRef[] = [];
       const result = await write(async (tx, gone) => {
         objects.push(...gone);
@@ -174,7 +216,7 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
           const token = known.length === 1 ? await findToken(deps.db(), type, known[0] as string) : undefined;
           ids = await checkBulk(client, type, permission, subject, known, token);
         } else {
-          ids = await lookupResources(client, type, permission, subject);
+          ids = await lookupAll(type, permission, subject);
         }
       } catch (error) {
         throw unavailableOr(error);
@@ -185,28 +227,13 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
         : sql`(${id} IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)))`;
     },
 
-    reconcile: (db, now) => sweepOrphanEdges(client, db, now),
+    deregistrationCost: (type) => deregistrationCalls(type),
 
-    async drainOutbox(db, limit = outboxBatchSize) {
-      return db.transaction(async (tx) => {
-        const counts = { completed: 0, failed: 0 };
-        // In order per object: once an entry fails, later entries naming the same objects wait.
-        const blocked = new Set<string>();
-        for (const entry of await lockDueEntries(tx, limit)) {
-          const keys = entry.object_ids.map((id) => `${entry.object_type}:${id}`);
-          if (keys.some((key) => blocked.has(key))) continue;
-          try {
-            await finish(entry);
-            await deleteEntry(tx, entry.id);
-            counts.completed++;
-          } catch (error) {
-            for (const key of keys) blocked.add(key);
-            await recordFailedAttempt(tx, entry.id, error);
-            counts.failed++;
-          }
-        }
-        return counts;
-      });
-    },
+    withBudget: (budget) => createSpiceDbAuthorizer({ ...deps, client: client.withBudget(budget) }),
+
+    reconcile: (db, now, budget) => sweepOrphanEdges(client.withBudget(budget), db, now),
+
+    drainOutbox: (db, budget, limit = outboxBatchSize) =>
+      drainWithin(client.withBudget(budget), db, budget, limit, logger),
   };
 }

@@ -1,6 +1,7 @@
 // SpiceDB's HTTP/JSON API (../shared/notes/spicedb-http-api.md), as plain fetch: the gRPC clients
 // don't run in Workers. Transient failures are retried inline: 3 retries, exponential backoff
 // from 50 ms with full jitter, never more than 1 s of waiting per call.
+import type { Budget } from "../../cron/budget.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 
 export type AuthzOp = "register" | "deregister" | "check" | "lookup" | "read";
@@ -25,10 +26,23 @@ export class SpiceDbError extends Error {
   }
 }
 
+/**
+ * A cron job's budget is spent: no further SpiceDB call is made. Not a failure of SpiceDB; the
+ * work it would have done waits for the next tick.
+ */
+export class BudgetSpentError extends Error {
+  constructor() {
+    super("the job's subrequest or time budget is spent");
+    this.name = "BudgetSpentError";
+  }
+}
+
 export interface SpiceDbClientOptions {
   url: string;
   token: string;
   metrics: Metrics;
+  /** Every attempt (retries included) spends one subrequest; none is made once it is exhausted. */
+  budget?: Budget;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -108,11 +122,25 @@ export class SpiceDbClient {
     return results;
   }
 
+  /** The same client, spending from `budget` (a cron job's) on every attempt. */
+  withBudget(budget: Budget): SpiceDbClient {
+    return new SpiceDbClient({ ...this.options, budget });
+  }
+
+  /** The budget this client spends from, if any. */
+  get budget(): Budget | undefined {
+    return this.options.budget;
+  }
+
   /** Calls SpiceDB with inline retries of transient failures, counting every attempt. */
   async call<T>(path: string, body: unknown, tags: CallTags, streamed = false): Promise<T> {
     const metricTags = { op: tags.op, resource_type: tags.resourceType };
     const delays = retryDelays(this.#random);
+    const { budget } = this.options;
     for (let attempt = 0; ; attempt++) {
+      // Checked and spent in one synchronous step, so concurrent calls never overspend.
+      if (budget?.exhausted()) throw new BudgetSpentError();
+      budget?.spend();
       this.options.metrics.count("authz.attempt", metricTags);
       try {
         const result = (await this.#attempt(path, body, streamed)) as T;

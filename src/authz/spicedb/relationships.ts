@@ -1,7 +1,8 @@
 // Our relationships in SpiceDB's JSON shape, and the calls the backend makes with them:
-// duplicates removed, at most 1,000 updates per write.
-import type { ObjectRef, Relationship } from "../model.ts";
-import { type SpiceDbClient, SpiceDbError } from "./client.ts";
+// duplicates removed, at most 1,000 updates per write, independent calls side by side.
+import { type ObjectRef, type Relationship, subjectTypes, typesWithRelations } from "../model.ts";
+import { forEachBounded } from "./bounded.ts";
+import { BudgetSpentError, type SpiceDbClient } from "./client.ts";
 
 export const maxUpdatesPerWrite = 1000;
 
@@ -94,91 +95,121 @@ export async function changeEdges(
   return token;
 }
 
-/** Deletes exactly these edges (a failed create's compensation). Deleting a missing edge is a no-op. */
-export async function removeEdges(client: SpiceDbClient, edges: Relationship[]): Promise<void> {
+/** What is left of a piece of work a failure or a spent budget interrupted. */
+export interface Remainder<T> {
+  remaining: T[];
+  /** The failure that stopped it (a BudgetSpentError when the budget ran out mid-call). */
+  error?: unknown;
+}
+
+/** Whether a remainder stopped because of SpiceDB (or the network), not because the budget ran out. */
+export const failedOnSpiceDb = (outcome: Remainder<unknown>) =>
+  outcome.error !== undefined && !(outcome.error instanceof BudgetSpentError);
+
+/** Whether a budgeted client can still pay for `calls` more calls. */
+const affordable = (client: SpiceDbClient, calls: number) =>
+  !client.budget || (!client.budget.exhausted() && client.budget.subrequestsLeft() >= calls);
+
+/**
+ * Deletes exactly these edges (a failed create's compensation), 1,000 per write; deleting a
+ * missing edge is a no-op. Stops before a write the client's budget cannot pay for.
+ */
+export async function removeEdgesWithin(
+  client: SpiceDbClient,
+  edges: Relationship[],
+): Promise<Remainder<Relationship>> {
   const unique = distinctEdges(edges);
   for (let start = 0; start < unique.length; start += maxUpdatesPerWrite) {
     const chunk = unique.slice(start, start + maxUpdatesPerWrite);
-    await client.call(
-      "/v1/relationships/write",
-      { updates: chunk.map((edge) => ({ operation: "OPERATION_DELETE", relationship: toJson(edge) })) },
-      { op: "deregister", resourceType: resourceTypeOf(chunk) },
-    );
-  }
-}
-
-/** Every edge naming the objects, as resource and as subject: two filtered deletes per object. */
-export async function deregisterObjects(client: SpiceDbClient, objects: ObjectRef[]): Promise<void> {
-  for (const object of objects) {
-    const tags = { op: "deregister" as const, resourceType: object.type };
-    const asSubject = { optionalSubjectFilter: { subjectType: object.type, optionalSubjectId: object.id } };
-    if (object.type !== "user" && object.type !== "service_account") {
+    if (!affordable(client, 1)) return { remaining: unique.slice(start), error: new BudgetSpentError() };
+    try {
       await client.call(
-        "/v1/relationships/delete",
-        { relationshipFilter: { resourceType: object.type, optionalResourceId: object.id } },
-        tags,
+        "/v1/relationships/write",
+        { updates: chunk.map((edge) => ({ operation: "OPERATION_DELETE", relationship: toJson(edge) })) },
+        { op: "deregister", resourceType: resourceTypeOf(chunk) },
       );
+    } catch (error) {
+      return { remaining: unique.slice(start), error };
     }
-    await client.call("/v1/relationships/delete", { relationshipFilter: asSubject }, tags);
   }
+  return { remaining: [] };
 }
 
-/** Ids of `type` on which the subject holds `permission`, fully consistent. */
-export async function lookupResources(
-  client: SpiceDbClient,
-  type: string,
-  permission: string,
-  subject: { type: string; id: string },
-): Promise<string[]> {
-  const results = await client.call<{ resourceObjectId: string; permissionship?: string }[]>(
-    "/v1/permissions/resources",
-    {
-      consistency: { fullyConsistent: true },
-      resourceObjectType: type,
-      permission,
-      subject: { object: { objectType: subject.type, objectId: subject.id } },
-    },
-    { op: "check", resourceType: type },
-    true,
-  );
-  return results
-    .filter((result) => result.permissionship !== "LOOKUP_PERMISSIONSHIP_CONDITIONAL_PERMISSION")
-    .map((result) => result.resourceObjectId);
+export async function removeEdges(client: SpiceDbClient, edges: Relationship[]): Promise<void> {
+  const { error } = await removeEdgesWithin(client, edges);
+  if (error !== undefined) throw error;
 }
 
-/** SpiceDB's consistency: at least as fresh as a stored zedtoken, or fully consistent. */
-export const consistency = (token: string | undefined) =>
-  token ? { atLeastAsFresh: { token } } : { fullyConsistent: true };
+/**
+ * The filtered deletes that remove every edge naming an object: as resource when its type has
+ * relations, as subject when the schema ever makes its type a subject. A task, schedule or api_key
+ * is one call; an agent or account two; a user or service account one.
+ */
+export function deregistrationCalls(type: string): number {
+  return (typesWithRelations.has(type) ? 1 : 0) + (subjectTypes.has(type) ? 1 : 0);
+}
 
-/** Which of `ids` the subject holds `permission` on, in one bulk check. */
-export async function checkBulk(
+function deregistrationFilters(object: ObjectRef) {
+  const filters: Record<string, unknown>[] = [];
+  if (typesWithRelations.has(object.type)) {
+    filters.push({ resourceType: object.type, optionalResourceId: object.id });
+  }
+  if (subjectTypes.has(object.type)) {
+    filters.push({ optionalSubjectFilter: { subjectType: object.type, optionalSubjectId: object.id } });
+  }
+  return filters;
+}
+
+/**
+ * Removes every edge naming each object, up to six objects at a time. With a budgeted client no
+ * object is started whose calls the budget can no longer cover (so none is left half done by
+ * design); returns the objects still to do and the first failure.
+ */
+export async function deregisterWithin(
   client: SpiceDbClient,
-  type: string,
-  permission: string,
-  subject: { type: string; id: string },
-  ids: string[],
-  token?: string,
-): Promise<string[]> {
-  const answer = await client.call<{
-    pairs: { item?: { permissionship?: string }; error?: { code?: number; message?: string } }[];
-  }>(
-    "/v1/permissions/checkbulk",
-    {
-      consistency: consistency(token),
-      items: ids.map((id) => ({
-        resource: { objectType: type, objectId: id },
-        permission,
-        subject: { object: { objectType: subject.type, objectId: subject.id } },
-      })),
+  objects: ObjectRef[],
+): Promise<Remainder<ObjectRef>> {
+  // Calls promised to objects in flight and not made yet: the budget must cover them too.
+  let promised = 0;
+  const outcome = await forEachBounded(
+    objects,
+    async (object) => {
+      const filters = deregistrationFilters(object);
+      let unmade = filters.length;
+      try {
+        for (const relationshipFilter of filters) {
+          // The call's first attempt spends from the budget as it starts: the promise is kept.
+          unmade--;
+          promised--;
+          await client.call(
+            "/v1/relationships/delete",
+            { relationshipFilter },
+            { op: "deregister", resourceType: object.type },
+          );
+        }
+      } finally {
+        promised -= unmade;
+      }
     },
-    { op: "check", resourceType: type },
+    {
+      mayStart: (object) => {
+        const calls = deregistrationCalls(object.type);
+        if (!affordable(client, promised + calls)) return false;
+        promised += calls;
+        return true;
+      },
+    },
   );
-  return ids.filter((_, index) => {
-    const pair = answer.pairs[index];
-    if (pair?.error) {
-      const code = pair.error.code ?? 2;
-      throw new SpiceDbError(code, 200, pair.error.message ?? "check failed", [4, 8, 10, 14].includes(code));
-    }
-    return pair?.item?.permissionship === "PERMISSIONSHIP_HAS_PERMISSION";
-  });
+  const done = new Set(outcome.done);
+  const remaining = objects.filter((object) => !done.has(object));
+  if (remaining.length > 0 && outcome.error === undefined) {
+    return { remaining, error: new BudgetSpentError() };
+  }
+  return { remaining, ...(outcome.error === undefined ? {} : { error: outcome.error }) };
+}
+
+/** Every edge naming the objects, as resource and as subject; throws the first failure. */
+export async function deregisterObjects(client: SpiceDbClient, objects: ObjectRef[]): Promise<void> {
+  const { error } = await deregisterWithin(client, objects);
+  if (error !== undefined) throw error;
 }

@@ -5,12 +5,13 @@ import { sql } from "drizzle-orm";
 import type { Database, Executor } from "../../db/client.ts";
 import { idCreatedAt } from "../../lib/ids.ts";
 import type { ResourceType } from "../model.ts";
-import type { SpiceDbClient } from "./client.ts";
-import { deregisterObjects, fromJson } from "./relationships.ts";
+import { BudgetSpentError, type SpiceDbClient } from "./client.ts";
+import { maxPageSize } from "./permissions.ts";
+import { deregisterWithin, failedOnSpiceDb, fromJson } from "./relationships.ts";
 
 /** Younger resources may still be on their way to the database. */
 export const sweepGraceMs = 10 * 60_000;
-export const sweepPageSize = 1000;
+export const sweepPageSize = maxPageSize;
 
 const sweptTypes: ResourceType[] = ["agent", "task", "schedule", "api_key"];
 
@@ -40,25 +41,32 @@ async function saveCursor(db: Executor, type: string, cursor: string | null): Pr
 
 /**
  * One page of edges per resource type, resuming where the last tick stopped and starting over
- * after the last page. Orphans older than the grace period lose every edge naming them.
+ * after the last page. Orphans older than the grace period lose every edge naming them. With a
+ * budgeted client it stops when the budget is spent; a page whose orphans were not all removed
+ * keeps its cursor, so the next tick reads it again.
  */
 export async function sweepOrphanEdges(client: SpiceDbClient, db: Database, now: Date) {
   const counts = { scanned: 0, orphans: 0 };
   for (const type of sweptTypes) {
+    if (client.budget?.exhausted()) break;
     const cursor = await loadCursor(db, type);
-    const page = await client.call<
-      { relationship: Parameters<typeof fromJson>[0]; afterResultCursor?: { token: string } }[]
-    >(
-      "/v1/relationships/read",
-      {
-        consistency: { fullyConsistent: true },
-        relationshipFilter: { resourceType: type },
-        optionalLimit: sweepPageSize,
-        ...(cursor ? { optionalCursor: { token: cursor } } : {}),
-      },
-      { op: "read", resourceType: type },
-      true,
-    );
+    let page: { relationship: Parameters<typeof fromJson>[0]; afterResultCursor?: { token: string } }[];
+    try {
+      page = await client.call(
+        "/v1/relationships/read",
+        {
+          consistency: { fullyConsistent: true },
+          relationshipFilter: { resourceType: type },
+          optionalLimit: sweepPageSize,
+          ...(cursor ? { optionalCursor: { token: cursor } } : {}),
+        },
+        { op: "read", resourceType: type },
+        true,
+      );
+    } catch (error) {
+      if (error instanceof BudgetSpentError) break;
+      throw error;
+    }
     counts.scanned += page.length;
     const old = [
       ...new Set(
@@ -69,12 +77,11 @@ export async function sweepOrphanEdges(client: SpiceDbClient, db: Database, now:
     ];
     if (old.length > 0) {
       const live = await existing(db, type, old);
-      const orphans = old.filter((id) => !live.has(id));
-      await deregisterObjects(
-        client,
-        orphans.map((id) => ({ type, id })),
-      );
-      counts.orphans += orphans.length;
+      const orphans = old.filter((id) => !live.has(id)).map((id) => ({ type, id }));
+      const outcome = await deregisterWithin(client, orphans);
+      counts.orphans += orphans.length - outcome.remaining.length;
+      if (failedOnSpiceDb(outcome)) throw outcome.error;
+      if (outcome.remaining.length > 0) break;
     }
     const next = page.length === sweepPageSize ? (page.at(-1)?.afterResultCursor?.token ?? null) : null;
     await saveCursor(db, type, next);

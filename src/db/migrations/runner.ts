@@ -50,6 +50,10 @@ export async function runMigrations(
 ): Promise<MigrationReport> {
   const log = options.log ?? (() => {});
   const migrations = await readMigrationFolder(options.folder);
+  // The role's timeouts (role-timeouts.ts) are for the Worker; a migration may rightly run long
+  // (CREATE INDEX CONCURRENTLY on a big table), so this session has none.
+  await session.query("SET statement_timeout = 0");
+  await session.query("SET idle_in_transaction_session_timeout = 0");
   await acquireLock(session, log);
   try {
     await session.query("CREATE SCHEMA IF NOT EXISTS drizzle");

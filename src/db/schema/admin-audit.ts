@@ -1,8 +1,9 @@
 import { bigint, index, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 /**
- * One row per admin action (DESIGN §14): what was done, with which of the two admin tokens, to
- * what, for which request. Written in the action's own transaction, so no action goes unrecorded.
+ * One row per admin request that reached a route (DESIGN §14): what was done, with which of the
+ * two admin tokens, to what, for which request, and what it answered. Written by the admin
+ * middleware after the route answers (ADR 0017), so a route added later is audited too.
  */
 export const adminAuditEvents = pgTable(
   "admin_audit_events",

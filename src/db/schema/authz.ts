@@ -28,11 +28,16 @@ export const authzRelationships = pgTable(
         table.subjectRelation,
       ],
     }),
-    index("authz_relationships_subject_idx").on(
+    // Lookups from a subject, and lists driven from one (ADR 0016): with resource_id after the
+    // equality columns, a subject's edges of one type and relation come out in id order, so a
+    // page reads only as many of them as it shows.
+    index("authz_relationships_subject_resource_idx").on(
       table.subjectType,
       table.subjectId,
       table.resourceType,
       table.relation,
+      table.resourceId,
+      table.subjectRelation,
     ),
   ],
 );

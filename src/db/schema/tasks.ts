@@ -65,6 +65,9 @@ export const tasks = pgTable(
       .on(table.accountId, table.name)
       .where(sql`${table.name} IS NOT NULL`),
     index("tasks_account_id_idx").on(table.accountId, table.id),
+    // State-filtered lists of the whole account (admins' inbox, failed work) read a page, not a
+    // scan; one more entry per task write (ADR 0016).
+    index("tasks_account_state_idx").on(table.accountId, table.state, table.id),
     index("tasks_agent_id_idx").on(table.agentId, table.id),
     // Claims read these in ORDER BY order, so their cost does not grow with the backlog.
     index("tasks_claimable_idx")

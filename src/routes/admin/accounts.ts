@@ -3,11 +3,9 @@ import { createAccount } from "../../accounts/service.ts";
 import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
+import { resourceName } from "../schemas.ts";
 
-const createAccountBody = z
-  .object({ name: z.string().trim().min(1).max(200) })
-  .strict()
-  .openapi("CreateAccount");
+const createAccountBody = z.object({ name: resourceName }).strict().openapi("CreateAccount");
 const account = z
   .object({ id: z.string(), name: z.string(), created_at: z.iso.datetime() })
   .openapi("Account");

@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { issuePrincipalKey, revokePrincipalKey } from "../../api-keys/service.ts";
 import { accountRoles } from "../../db/schema/enums.ts";
+import { ValidationError } from "../../errors/domain-error.ts";
 import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
-import { principalRef } from "../schemas.ts";
+import { isId } from "../../lib/ids.ts";
+import { principalRef, resourceId } from "../schemas.ts";
 
 const issueKeyBody = z
   .object({ account_id: z.string().min(1).max(64), principal: principalRef, role: z.enum(accountRoles) })
@@ -39,6 +41,11 @@ export const adminApiKeyRoutes = createRouter()
     }),
     async (c) => {
       const body = c.req.valid("json");
+      // A malformed account id is answered as the service answers a missing account.
+      if (!isId("acc", body.account_id))
+        throw new ValidationError([
+          { location: "body", pointer: "/account_id", message: "No such account." },
+        ]);
       const { key, token } = await issuePrincipalKey(operatorContext(c.var.deps), {
         accountId: body.account_id,
         principal: body.principal,
@@ -54,7 +61,7 @@ export const adminApiKeyRoutes = createRouter()
       tags: ["admin"],
       summary: "Revoke an API key (idempotent)",
       security: adminSecurity,
-      request: { params: z.object({ id: z.string().max(64) }) },
+      request: { params: z.object({ id: resourceId("key") }) },
       responses: { 204: { description: "Revoked" }, ...errorResponses("unauthenticated", "not_found") },
     }),
     async (c) => {

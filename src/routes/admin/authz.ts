@@ -5,12 +5,14 @@ import { listOutbox } from "../../authz-outbox/service.ts";
 import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
+import { sequenceCursor } from "../schemas.ts";
 
 const backfillBody = z
   .object({
-    resource_type: z
-      .enum(backfillTypes)
-      .openapi({ description: "`account` registers memberships from unrevoked keys." }),
+    resource_type: z.enum(backfillTypes).openapi({
+      description:
+        "`account`: memberships from unrevoked principal keys (agent keys are not members); `api_key`: agent keys' registration and worker edges; the others: each row's account, owner and parent edges.",
+    }),
     after: z.string().max(64).default(""),
     limit: z.number().int().min(1).max(5000).default(1000),
   })
@@ -28,10 +30,7 @@ const backfillReport = z
 
 const outboxQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^\d{1,18}$/)
-    .optional(),
+  cursor: sequenceCursor.optional(),
 });
 
 const outboxEntry = z
