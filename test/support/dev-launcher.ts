@@ -1,7 +1,7 @@
 // Runs the README's `npm run dev` for real, in a fresh copy of the project (its own .data and
 // .dev.vars, node_modules shared), under a 0700 directory as a root checkout may be.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -24,7 +24,7 @@ export interface DevRun {
   started(): Promise<boolean>;
   /** Resolves with the exit code. */
   exited(): Promise<number | null>;
-  /** Ctrl-C for the whole group, then waits for the launcher to exit. */
+  /** Ctrl-C for the whole group, then waits for the launcher and its PostgreSQL to exit. */
   stop(): Promise<void>;
   kill(): void;
 }
@@ -59,9 +59,15 @@ export function runDev(dir: string, env: Record<string, string>): DevRun {
     },
     exited: () => exit,
     async stop() {
-      if (child.exitCode !== null) return;
-      signal("SIGINT");
-      await exit;
+      if (child.exitCode === null) {
+        signal("SIGINT");
+        await exit;
+      }
+      // npm exits on Ctrl-C before the launcher has stopped PostgreSQL: wait for the server to
+      // remove its pid file, so the next run does not race its shutdown (slow on a loaded machine).
+      const pidFile = path.join(dir, ".data/postgres/postmaster.pid");
+      for (const deadline = Date.now() + 60_000; existsSync(pidFile) && Date.now() < deadline; )
+        await new Promise((resolve) => setTimeout(resolve, 100));
     },
     kill: () => signal("SIGKILL"),
   };
