@@ -8,13 +8,13 @@ import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
 import { configFor } from "../../src/config/bindings.ts";
 import type { Database } from "../../src/db/client.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
+import { completeBatch } from "../../src/leases/batch-complete.ts";
 import { claim } from "../../src/leases/service.ts";
+import { completeTask } from "../../src/leases/transitions.ts";
 import type { ServiceContext } from "../../src/lib/service-context.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { completeBatch } from "../../src/tasks/batch-complete.ts";
 import { createTaskBatch } from "../../src/tasks/create.ts";
-import { completeTask } from "../../src/tasks/transitions.ts";
 import {
   type Driver,
   type LeaseholdApp,

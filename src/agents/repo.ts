@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
-import { nonTerminalStates } from "../tasks/states.ts";
+import { nonTerminalStates } from "../lifecycle/task-lifecycle.ts";
 
 export type AgentRecord = {
   id: string;

@@ -1,17 +1,17 @@
 // Agent API keys (DESIGN §2): the key's principal is a service account whose id is the key's id,
 // written as a `worker` of the agent, so the key can claim and drive that agent's tasks and
 // nothing else. Key row and edges are created together and removed together.
-import { sql } from "drizzle-orm";
 import { probeAgent } from "../agents/repo.ts";
-import { createRegisteredIdempotently } from "../authz/create-registered.ts";
+import { type Grant, guard } from "../authz/guard.ts";
 import { type ObjectRef, type Relationship, registrationEdges } from "../authz/model.ts";
-import { assertPermitted } from "../authz/probe.ts";
 import { principalSubject } from "../authz/subjects.ts";
 import { NotFoundError } from "../errors/domain-error.ts";
+import { idempotent } from "../idempotency/service.ts";
 import { createdByView, creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
+import { createRegistered } from "../resources/create-path.ts";
 import {
   type AgentKeyRecord,
   insertAgentKeyIfAllowed,
@@ -53,10 +53,14 @@ export function agentKeyObjects(accountId: string, keyId: string): ObjectRef[] {
   ];
 }
 
-async function assertAgentManageable(ctx: ServiceContext, agentId: string) {
-  const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
-  const manage = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
-  assertPermitted(await probeAgent(ctx.db, ctx.principal.accountId, agentId, readable, manage));
+/** Agent keys are the agent's to manage: every verb here needs `manage` on it. */
+const onAgent = (agentId: string) => ({ type: "agent", permission: "manage", ids: [agentId] }) as const;
+
+/** The agent is missing or unreadable (404), or the caller may not manage it (403). */
+async function refuseUnlessManageable(ctx: ServiceContext, agentId: string, grant: Grant) {
+  grant.refuseUnless(
+    await probeAgent(ctx.db, ctx.principal.accountId, agentId, await grant.readable(), grant.allowed),
+  );
 }
 
 /**
@@ -78,59 +82,59 @@ export async function createAgentKey(
       : []),
     ...(ctx.access.registers("agent") ? [workerEdge(accountId, agentId, id)] : []),
   ];
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
-  const outcome = await createRegisteredIdempotently(
-    ctx,
-    { operation: "create_agent_key", idempotencyKey, body: { agent_id: agentId } },
-    edges,
-    async (tx) => {
-      const row = await insertAgentKeyIfAllowed(
-        tx,
-        { id, accountId, agentId, secretHash, creator: creatorColumns(ctx.principal) },
-        allowed,
-      );
-      if (!row) {
-        await assertAgentManageable(ctx, agentId);
-        throw new NotFoundError();
-      }
-      return toAgentKeyView(row);
-    },
-  );
-  ctx.access.observe("agent", "manage", [agentId]);
+  const outcome = await guard(ctx, onAgent(agentId), (grant) => {
+    const request = { operation: "create_agent_key", idempotencyKey, body: { agent_id: agentId } };
+    return createRegistered(
+      ctx,
+      edges,
+      idempotent(ctx.principal, request, async (tx) => {
+        const row = await insertAgentKeyIfAllowed(
+          tx,
+          { id, accountId, agentId, secretHash, creator: creatorColumns(ctx.principal) },
+          grant.allowed,
+        );
+        if (!row) {
+          await refuseUnlessManageable(ctx, agentId, grant);
+          throw new NotFoundError();
+        }
+        return toAgentKeyView(row);
+      }),
+    );
+  });
   return { ...outcome, body: { ...outcome.body, key: outcome.replayed ? null : token } };
 }
 
-export async function listKeysOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
-  const rows = await listAgentKeys(
-    ctx.db,
-    ctx.principal.accountId,
-    agentId,
-    allowed,
-    page.limit,
-    page.before,
-  );
-  if (rows.length === 0) await assertAgentManageable(ctx, agentId);
-  ctx.access.observe("agent", "manage", [agentId]);
-  return toPage(rows.map(toAgentKeyView), page.limit);
+export function listKeysOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
+  return guard(ctx, onAgent(agentId), async (grant) => {
+    const rows = await listAgentKeys(
+      ctx.db,
+      ctx.principal.accountId,
+      agentId,
+      grant.allowed,
+      page.limit,
+      page.before,
+    );
+    if (rows.length === 0) await refuseUnlessManageable(ctx, agentId, grant);
+    return toPage(rows.map(toAgentKeyView), page.limit);
+  });
 }
 
 /** Revokes the key at once (its next request is 401) and removes every edge naming it. */
-export async function deleteAgentKey(ctx: ServiceContext, agentId: string, keyId: string): Promise<void> {
+export function deleteAgentKey(ctx: ServiceContext, agentId: string, keyId: string): Promise<void> {
   const { accountId } = ctx.principal;
-  const allowed = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
-  const revoked = await ctx.authorizer.deleteRegistered((deregister) =>
-    ctx.db.transaction(async (tx) => {
-      const row = await revokeAgentKey(tx, accountId, agentId, keyId, allowed);
-      if (row) {
-        await deregister(tx, agentKeyObjects(accountId, keyId));
-      }
-      return row;
-    }),
-  );
-  if (!revoked) {
-    await assertAgentManageable(ctx, agentId);
-    throw new NotFoundError();
-  }
-  ctx.access.observe("agent", "manage", [agentId]);
+  return guard(ctx, onAgent(agentId), async (grant) => {
+    const revoked = await ctx.authorizer.deleteRegistered((deregister) =>
+      ctx.db.transaction(async (tx) => {
+        const row = await revokeAgentKey(tx, accountId, agentId, keyId, grant.allowed);
+        if (row) {
+          await deregister(tx, agentKeyObjects(accountId, keyId));
+        }
+        return row;
+      }),
+    );
+    if (!revoked) {
+      await refuseUnlessManageable(ctx, agentId, grant);
+      throw new NotFoundError();
+    }
+  });
 }

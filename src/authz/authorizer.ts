@@ -16,14 +16,17 @@ import { compileLookup, type SubjectLookup } from "./sql-lookup.ts";
 import { type PrincipalRef, principalSubject } from "./subjects.ts";
 
 /**
- * Writes the resource's rows inside a transaction; `graphStep` joins that transaction. `keep`
- * narrows the registration to edges of rows the write really created (a run that already
- * existed creates none): the postgres backend writes only those; a backend that registered first
- * removes the others.
+ * One create's registration in the graph (ADR 0020), from `Authorizer.register`. `persist` joins
+ * the resource's transaction; `keep` narrows the registration to edges of rows the write really
+ * created (a run that already existed creates none): the postgres backend writes only those, a
+ * backend that registered first removes the others. `settle` runs once the transaction is over:
+ * `committed` false (with its `cause`) undoes the whole registration, true undoes what was not
+ * kept; a transaction that never called `persist` (an Idempotency-Key replay) kept nothing.
  */
-export type TransactionalWrite<T> = (
-  graphStep: (tx: Executor, keep?: (edge: Relationship) => boolean) => Promise<void>,
-) => Promise<T>;
+export interface Registration {
+  persist(tx: Executor, keep?: (edge: Relationship) => boolean): Promise<void>;
+  settle(committed: boolean, cause?: unknown): Promise<void>;
+}
 
 /** Deletes rows inside a transaction, then hands `deregister` the objects that are gone. */
 export type TransactionalDelete<T> = (
@@ -36,8 +39,12 @@ export type TransactionalDelete<T> = (
  * replace this one without touching routes or services.
  */
 export interface Authorizer {
-  /** Creates a resource and registers its edges, fail-closed: either both exist or neither. */
-  createRegistered<T>(edges: Relationship[], write: TransactionalWrite<T>): Promise<T>;
+  /**
+   * Starts registering a resource's edges, fail-closed: a backend outside the database writes
+   * them here and throws if it cannot, so nothing is created. See `createRegistered` in
+   * src/resources/create-path.ts, the one caller.
+   */
+  register(edges: Relationship[]): Promise<Registration>;
   /**
    * Deletes resources and removes every edge naming them, as resource or subject. With a cron
    * job's `budget`, calls to another service spend from it, and what it cannot cover is queued in
@@ -94,8 +101,11 @@ export type OutboxCounts = { completed: number; failed: number; deferred: number
  */
 export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObjectsRelationships): Authorizer {
   return {
-    createRegistered: (edges, write) =>
-      write((tx, keep) => insertRelationships(tx, keep ? edges.filter(keep) : edges)),
+    // Nothing to do before the transaction or after it: the edges are rows of the same commit.
+    register: async (edges) => ({
+      persist: (tx, keep) => insertRelationships(tx, keep ? edges.filter(keep) : edges),
+      settle: async () => {},
+    }),
     deleteRegistered: (write) =>
       write(async (tx, objects) => {
         for (const [type, group] of Map.groupBy(objects, (object) => object.type)) {

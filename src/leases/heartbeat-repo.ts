@@ -1,8 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
+import type { TaskState } from "../lifecycle/task-lifecycle.ts";
+import { decodeTask } from "../tasks/record.ts";
+import { fencedStatement } from "./fenced-statement.ts";
 import { ttl } from "./repo.ts";
 
-export type HeartbeatRow = { expires_at: Date; epoch: string | number };
+export type HeartbeatRow = { expires_at: Date; epoch: number };
 
 // Heartbeats closer together than TTL/6 are refused (429): the lease is safe for far longer.
 const minGap = (seconds: number) => sql`make_interval(secs => ${seconds / 6}::double precision)`;
@@ -21,34 +24,35 @@ export interface HeartbeatRequest {
 /** Extends the caller's live lease to a later expiry; records an event only when progress is sent. */
 export async function extendLease(db: Executor, r: HeartbeatRequest): Promise<HeartbeatRow | undefined> {
   const progress = r.progress === undefined ? null : JSON.stringify(r.progress);
-  const result = await db.execute<HeartbeatRow>(sql`
-    WITH target AS (
-      SELECT id FROM tasks
-      WHERE id = ${r.id} AND account_id = ${r.accountId} AND ${r.allowed}
-        AND state IN ('working', 'compensating')
-        AND lease_owner = ${r.workerId} AND lease_epoch = ${r.epoch} AND lease_expires_at > now()
-        AND now() + ${ttl(r.leaseSeconds)} > lease_expires_at
-        AND last_heartbeat_at <= now() - ${minGap(r.leaseSeconds)}
-      FOR UPDATE
-    ), updated AS (
-      UPDATE tasks AS t SET lease_expires_at = now() + ${ttl(r.leaseSeconds)}, last_heartbeat_at = now(),
-        progress = coalesce(${progress}::jsonb, t.progress), updated_at = now()
-      FROM target WHERE t.id = target.id
-      RETURNING t.id, t.account_id, t.state, t.lease_epoch, t.lease_expires_at
-    ), event AS (
-      INSERT INTO task_events (account_id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch, data)
-      SELECT account_id, id, 'progress', state, state, ${r.actor.type}, ${r.actor.id}, lease_epoch,
-             jsonb_build_object('progress', ${progress}::jsonb)
-      FROM updated WHERE ${progress}::jsonb IS NOT NULL
-    )
-    SELECT lease_expires_at AS expires_at, lease_epoch AS epoch FROM updated`);
-  return result.rows[0];
+  const result = await db.execute<{ expires_at: Date; epoch: string }>(
+    fencedStatement({
+      verb: "heartbeat",
+      accountId: r.accountId,
+      target: { id: r.id },
+      lease: { workerId: r.workerId, epoch: r.epoch },
+      allowed: r.allowed,
+      where: sql`now() + ${ttl(r.leaseSeconds)} > tasks.lease_expires_at
+        AND tasks.last_heartbeat_at <= now() - ${minGap(r.leaseSeconds)}`,
+      update: {
+        set: sql`lease_expires_at = now() + ${ttl(r.leaseSeconds)}, last_heartbeat_at = now(),
+          progress = coalesce(${progress}::jsonb, t.progress)`,
+      },
+      event: {
+        actor: r.actor,
+        data: sql`jsonb_build_object('progress', ${progress}::jsonb)`,
+        when: sql`${progress}::jsonb IS NOT NULL`,
+      },
+      select: sql`lease_expires_at AS expires_at, lease_epoch AS epoch FROM updated`,
+    }),
+  );
+  const row = result.rows[0];
+  return row && { expires_at: row.expires_at, epoch: Number(row.epoch) };
 }
 
 export type HeartbeatProbe = {
-  state: string;
+  state: TaskState;
   lease_owner: string | null;
-  lease_epoch: string | number;
+  lease_epoch: number;
   lease_expires_at: Date | null;
   lease_live: boolean;
   extends: boolean;
@@ -63,5 +67,5 @@ export async function probeHeartbeat(db: Executor, accountId: string, id: string
            coalesce(now() + ${ttl(leaseSeconds)} > lease_expires_at, true) AS extends,
            greatest(0, extract(epoch FROM (last_heartbeat_at + ${minGap(leaseSeconds)}) - now()))::float8 AS wait_seconds
     FROM tasks WHERE id = ${id} AND account_id = ${accountId}`);
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }

@@ -2,7 +2,10 @@
 // whose expiry equals now() is expired.
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
-import { type TaskRecord, taskColumns } from "../tasks/record.ts";
+import { nextStateSql, stateIn, stateSql, stepStatusSql } from "../lifecycle/lifecycle-sql.ts";
+import { leasableStates, taskState } from "../lifecycle/task-lifecycle.ts";
+import { eventInsert } from "../tasks/event-insert.ts";
+import { decodeTask, type TaskRecord, taskColumns } from "../tasks/record.ts";
 
 export type GrantedTask = TaskRecord & { compensations: CompensationStep[] | null };
 export type CompensationStep = { seq: number; kind: string; target: string; payload: unknown };
@@ -18,18 +21,21 @@ export const ttl = (seconds: number) => sql`make_interval(secs => ${seconds}::in
 
 // Granting a lease: a new epoch (the fencing token), a new expiry, one more attempt of the
 // kind of work it is (normal or compensation).
+const compensating = stateSql[taskState.compensating];
+const submitted = stateSql[taskState.submitted];
+const working = stateSql[taskState.working];
 const grantSet = (grant: LeaseGrant) => sql`
-  state = CASE WHEN t.state = 'compensating' THEN 'compensating'::task_state ELSE 'working'::task_state END,
+  state = ${nextStateSql("claim", sql`t.state`)},
   lease_owner = ${grant.workerId}, lease_epoch = t.lease_epoch + 1,
   lease_expires_at = now() + ${ttl(grant.leaseSeconds)}, last_heartbeat_at = now(),
-  attempts = t.attempts + CASE WHEN t.state = 'compensating' THEN 0 ELSE 1 END,
-  compensation_attempts = t.compensation_attempts + CASE WHEN t.state = 'compensating' THEN 1 ELSE 0 END,
+  attempts = t.attempts + CASE WHEN t.state = ${compensating} THEN 0 ELSE 1 END,
+  compensation_attempts = t.compensation_attempts + CASE WHEN t.state = ${compensating} THEN 1 ELSE 0 END,
   updated_at = now()`;
 
 // The steps left to undo, newest first, returned with compensation work.
 const pendingSteps = sql`(SELECT jsonb_agg(jsonb_build_object('seq', c.seq, 'kind', c.kind, 'target', c.target,
     'payload', c.payload) ORDER BY c.seq DESC) FROM task_compensations c
-  WHERE c.task_id = granted.id AND c.status = 'pending')`;
+  WHERE c.task_id = granted.id AND c.status = ${stepStatusSql.pending})`;
 
 function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL, withSteps = true) {
   return sql`
@@ -37,13 +43,13 @@ function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL, withSteps = 
       UPDATE tasks AS t SET ${grantSet(grant)} FROM chosen
       WHERE t.id = chosen.id AND t.id = ANY (ARRAY(SELECT id FROM chosen))
       RETURNING t.*, chosen.state AS previous_state
-    ), events AS (
-      INSERT INTO task_events (account_id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch, data)
-      SELECT account_id, id, 'lease_granted', previous_state, state, ${grant.actor.type}, ${grant.actor.id}, lease_epoch,
-             jsonb_build_object('worker_id', lease_owner, 'expires_at', lease_expires_at)
-      FROM granted
-    )
-    SELECT ${taskColumns}, ${withSteps ? sql`CASE WHEN state = 'compensating' THEN ${pendingSteps} END` : sql`NULL`} AS compensations
+    ), events AS (${eventInsert({
+      from: sql`granted`,
+      type: "claim",
+      actor: grant.actor,
+      data: sql`jsonb_build_object('worker_id', lease_owner, 'expires_at', lease_expires_at)`,
+    })})
+    SELECT ${taskColumns}, ${withSteps ? sql`CASE WHEN state = ${compensating} THEN ${pendingSteps} END` : sql`NULL`} AS compensations
     FROM granted ORDER BY ${order}`;
 }
 
@@ -89,18 +95,20 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
     candidates.push([
       "fresh",
       sql`SELECT t.id, t.state, t.priority FROM tasks t
-      WHERE ${scope} AND t.state = 'submitted' ${types}
+      WHERE ${scope} AND t.state = ${submitted} ${types}
       ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     ]);
   }
   const expiredStates = [
-    ...(r.work ? [sql`(t.state = 'working' AND t.attempts < t.max_attempts)`] : []),
-    ...(r.compensation ? [sql`(t.state = 'compensating' AND t.compensation_attempts < t.max_attempts)`] : []),
+    ...(r.work ? [sql`(t.state = ${working} AND t.attempts < t.max_attempts)`] : []),
+    ...(r.compensation
+      ? [sql`(t.state = ${compensating} AND t.compensation_attempts < t.max_attempts)`]
+      : []),
   ];
   candidates.push([
     "expired",
     sql`SELECT t.id, t.state, t.priority FROM tasks t
-      WHERE ${scope} AND t.state IN ('working', 'compensating') AND t.lease_expires_at <= now() ${types}
+      WHERE ${scope} AND ${stateIn(sql`t.state`, leasableStates)} AND t.lease_expires_at <= now() ${types}
         AND (${sql.join(expiredStates, sql` OR `)})
       ORDER BY t.lease_expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
   ]);
@@ -108,7 +116,7 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
     candidates.push([
       "compensation",
       sql`SELECT t.id, t.state, t.priority FROM tasks t
-      WHERE ${scope} AND t.state = 'compensating' AND t.lease_owner IS NULL
+      WHERE ${scope} AND t.state = ${compensating} AND t.lease_owner IS NULL
         AND t.compensation_attempts < t.max_attempts ${types}
       ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     ]);
@@ -129,7 +137,7 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
   const result = await db.execute<GrantedTask>(
     grantAndRecord(chosen, r, sql`priority DESC, id`, r.compensation),
   );
-  return result.rows;
+  return result.rows.map(decodeTask);
 }
 
 /** Grants the lease on one task if nobody holds a live one and attempts remain. */
@@ -144,12 +152,12 @@ export async function acquireTask(
     WITH chosen AS (
       SELECT id, state FROM tasks
       WHERE id = ${id} AND account_id = ${accountId} AND ${allowed}
-        AND (state = 'submitted'
-          OR (state = 'working' AND (lease_owner IS NULL OR lease_expires_at <= now()) AND attempts < max_attempts)
-          OR (state = 'compensating' AND (lease_owner IS NULL OR lease_expires_at <= now())
+        AND (state = ${submitted}
+          OR (state = ${working} AND (lease_owner IS NULL OR lease_expires_at <= now()) AND attempts < max_attempts)
+          OR (state = ${compensating} AND (lease_owner IS NULL OR lease_expires_at <= now())
               AND compensation_attempts < max_attempts))
       FOR UPDATE
     )`;
   const result = await db.execute<GrantedTask>(grantAndRecord(chosen, grant, sql`id`));
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }

@@ -1,14 +1,14 @@
 import { sql } from "drizzle-orm";
 import { probeAgent } from "../agents/repo.ts";
-import { assertPermitted } from "../authz/probe.ts";
+import { guard } from "../authz/guard.ts";
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from "../errors/domain-error.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
+import { isTerminal, taskState } from "../lifecycle/task-lifecycle.ts";
 import { toTaskView } from "../tasks/record.ts";
 import { probeTask } from "../tasks/repo.ts";
 import { actorOf } from "../tasks/service.ts";
-import { isTerminal } from "../tasks/states.ts";
-import { recordStaleLease } from "../tasks/transition-repo.ts";
 import { extendLease, probeHeartbeat } from "./heartbeat-repo.ts";
+import { recordStaleLease } from "./refusal.ts";
 import { acquireTask, claimTasks, type GrantedTask } from "./repo.ts";
 
 export type Purpose = "work" | "compensation";
@@ -42,71 +42,72 @@ function granted(row: GrantedTask) {
   return {
     task: {
       ...toTaskView(task),
-      ...(row.state === "compensating" ? { compensations: compensations ?? [] } : {}),
+      ...(row.state === taskState.compensating ? { compensations: compensations ?? [] } : {}),
     },
     lease: {
       worker_id: row.lease_owner as string,
-      epoch: Number(row.lease_epoch),
+      epoch: row.lease_epoch,
       expires_at: new Date(row.lease_expires_at as Date).toISOString(),
     },
   };
 }
 
-export async function claim(ctx: ServiceContext, input: ClaimInput) {
+export function claim(ctx: ServiceContext, input: ClaimInput) {
   const purposes = input.purposes ?? ["work"];
-  const allowedOnAgent = await ctx.access.filter("agent", "execute", sql`agents.id`, [input.agent_id]);
-  const rows = await claimTasks(ctx.db, {
-    accountId: ctx.principal.accountId,
-    agentId: input.agent_id,
-    workerId: input.worker_id,
-    leaseSeconds: leaseSeconds(ctx, input.lease_seconds),
-    maxTasks: input.max_tasks ?? 1,
-    types: input.types,
-    work: purposes.includes("work"),
-    compensation: purposes.includes("compensation"),
-    allowedOnAgent,
-    actor: actorOf(ctx),
+  const need = { type: "agent", permission: "execute", ids: [input.agent_id] } as const;
+  return guard(ctx, need, async (grant) => {
+    const rows = await claimTasks(ctx.db, {
+      accountId: ctx.principal.accountId,
+      agentId: input.agent_id,
+      workerId: input.worker_id,
+      leaseSeconds: leaseSeconds(ctx, input.lease_seconds),
+      maxTasks: input.max_tasks ?? 1,
+      types: input.types,
+      work: purposes.includes("work"),
+      compensation: purposes.includes("compensation"),
+      allowedOnAgent: grant.allowed,
+      actor: actorOf(ctx),
+    });
+    if (rows.length === 0) {
+      const readable = await grant.readable();
+      grant.refuseUnless(
+        await probeAgent(ctx.db, ctx.principal.accountId, input.agent_id, readable, grant.allowed),
+      );
+    }
+    return { items: rows.map(granted) };
   });
-  if (rows.length === 0) {
-    const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [input.agent_id]);
-    assertPermitted(
-      await probeAgent(ctx.db, ctx.principal.accountId, input.agent_id, readable, allowedOnAgent),
-    );
-  }
-  ctx.access.observe("agent", "execute", [input.agent_id]);
-  return { items: rows.map(granted) };
 }
 
-export async function acquire(
-  ctx: ServiceContext,
-  id: string,
-  workerId: string,
-  seconds: number | undefined,
-) {
-  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`, [id]);
-  const row = await acquireTask(ctx.db, ctx.principal.accountId, id, allowed, {
-    workerId,
-    leaseSeconds: leaseSeconds(ctx, seconds),
-    actor: actorOf(ctx),
+export function acquire(ctx: ServiceContext, id: string, workerId: string, seconds: number | undefined) {
+  return guard(ctx, { type: "task", permission: "update", ids: [id] }, async (grant) => {
+    const row = await acquireTask(ctx.db, ctx.principal.accountId, id, grant.allowed, {
+      workerId,
+      leaseSeconds: leaseSeconds(ctx, seconds),
+      actor: actorOf(ctx),
+    });
+    if (row) return granted(row);
+    const probe = await probeTask(
+      ctx.db,
+      ctx.principal.accountId,
+      { id },
+      await grant.readable(),
+      grant.allowed,
+    );
+    grant.refuseUnless(probe);
+    const state = probe?.state;
+    if (state && isTerminal(state))
+      throw new ConflictError("task_terminal", `The task is ${state}.`, { state });
+    if (probe?.lease_live) {
+      throw new ConflictError("lease_held", "Another worker holds a live lease on this task.", { state });
+    }
+    throw new ConflictError(
+      "invalid_state",
+      `The task cannot be leased while ${state} with no attempts left.`,
+      {
+        state,
+      },
+    );
   });
-  if (row) {
-    ctx.access.observe("task", "update", [id]);
-    return granted(row);
-  }
-  const readable = await ctx.access.filter("task", "read", sql`tasks.id`, [id]);
-  const probe = await probeTask(ctx.db, ctx.principal.accountId, { id }, readable, allowed);
-  assertPermitted(probe);
-  const state = probe?.state;
-  if (state && isTerminal(state))
-    throw new ConflictError("task_terminal", `The task is ${state}.`, { state });
-  if (probe?.lease_live) {
-    throw new ConflictError("lease_held", "Another worker holds a live lease on this task.", { state });
-  }
-  throw new ConflictError(
-    "invalid_state",
-    `The task cannot be leased while ${state} with no attempts left.`,
-    { state },
-  );
 }
 
 export interface HeartbeatInput {
@@ -116,66 +117,62 @@ export interface HeartbeatInput {
   progress?: unknown;
 }
 
-export async function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput) {
+export function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput) {
   const seconds = leaseSeconds(ctx, input.lease_seconds);
   const accountId = ctx.principal.accountId;
-  const allowed = await ctx.access.filter("task", "update", sql`tasks.id`, [id]);
-  const row = await extendLease(ctx.db, {
-    accountId,
-    id,
-    workerId: input.worker_id,
-    epoch: input.epoch,
-    leaseSeconds: seconds,
-    progress: input.progress,
-    allowed,
-    actor: actorOf(ctx),
-  });
-  if (row) {
-    ctx.access.observe("task", "update", [id]);
-    return {
-      expires_at: new Date(row.expires_at).toISOString(),
-      epoch: Number(row.epoch),
-      cancel_requested: false,
-    };
-  }
-  assertPermitted(
-    await probeTask(
-      ctx.db,
+  return guard(ctx, { type: "task", permission: "update", ids: [id] }, async (grant) => {
+    const row = await extendLease(ctx.db, {
       accountId,
-      { id },
-      await ctx.access.filter("task", "read", sql`tasks.id`, [id]),
-      allowed,
-    ),
-  );
-  const probe = await probeHeartbeat(ctx.db, accountId, id, seconds);
-  if (!probe) throw new NotFoundError();
-  const holds = probe.lease_owner === input.worker_id && Number(probe.lease_epoch) === input.epoch;
-  // A canceled task tells its leaseholder to stop instead of failing its heartbeat.
-  if (holds && probe.state === "canceled") {
-    const expires = probe.lease_expires_at ? new Date(probe.lease_expires_at).toISOString() : null;
-    return { expires_at: expires, epoch: input.epoch, cancel_requested: true };
-  }
-  if (isTerminal(probe.state as never)) {
-    throw new ConflictError("task_terminal", `The task is ${probe.state}.`, { state: probe.state });
-  }
-  if (!holds || !probe.lease_live) {
-    await recordStaleLease(ctx.db, accountId, id, actorOf(ctx), {
+      id,
       workerId: input.worker_id,
       epoch: input.epoch,
-      action: "heartbeat",
+      leaseSeconds: seconds,
+      progress: input.progress,
+      allowed: grant.allowed,
+      actor: actorOf(ctx),
     });
-    throw new ConflictError("lease_lost", "This lease is no longer valid: expired, released or taken over.", {
-      state: probe.state,
-    });
-  }
-  if (!probe.extends) {
-    throw new ConflictError("invalid_state", "The requested expiry is not later than the current one.", {
-      state: probe.state,
-      expires_at: probe.lease_expires_at ? new Date(probe.lease_expires_at).toISOString() : null,
-    });
-  }
-  throw new RateLimitedError(
-    `Heartbeat at most every ${Math.round((seconds / 6) * 10) / 10} s for a ${seconds} s lease.`,
-    Math.max(1, Math.ceil(probe.wait_seconds)),
-  );
+    if (row) {
+      return {
+        expires_at: new Date(row.expires_at).toISOString(),
+        epoch: row.epoch,
+        cancel_requested: false,
+      };
+    }
+    grant.refuseUnless(await probeTask(ctx.db, accountId, { id }, await grant.readable(), grant.allowed));
+    const probe = await probeHeartbeat(ctx.db, accountId, id, seconds);
+    if (!probe) throw new NotFoundError();
+    const holds = probe.lease_owner === input.worker_id && probe.lease_epoch === input.epoch;
+    // A canceled task tells its leaseholder to stop instead of failing its heartbeat.
+    if (holds && probe.state === taskState.canceled) {
+      const expires = probe.lease_expires_at ? new Date(probe.lease_expires_at).toISOString() : null;
+      return { expires_at: expires, epoch: input.epoch, cancel_requested: true };
+    }
+    if (isTerminal(probe.state)) {
+      throw new ConflictError("task_terminal", `The task is ${probe.state}.`, { state: probe.state });
+    }
+    if (!holds || !probe.lease_live) {
+      await recordStaleLease(ctx.db, accountId, id, actorOf(ctx), {
+        workerId: input.worker_id,
+        epoch: input.epoch,
+        action: "heartbeat",
+      });
+      throw new ConflictError(
+        "lease_lost",
+        "This lease is no longer valid: expired, released or taken over.",
+        {
+          state: probe.state,
+        },
+      );
+    }
+    if (!probe.extends) {
+      throw new ConflictError("invalid_state", "The requested expiry is not later than the current one.", {
+        state: probe.state,
+        expires_at: probe.lease_expires_at ? new Date(probe.lease_expires_at).toISOString() : null,
+      });
+    }
+    throw new RateLimitedError(
+      `Heartbeat at most every ${Math.round((seconds / 6) * 10) / 10} s for a ${seconds} s lease.`,
+      Math.max(1, Math.ceil(probe.wait_seconds)),
+    );
+  });
 }

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
-import { recordCompensation, resolveCompensation } from "../tasks/compensations.ts";
+import { recordCompensation, resolveCompensation } from "../leases/compensations.ts";
+import { type StepOutcome, stepStatus, stepStatuses } from "../lifecycle/task-lifecycle.ts";
 import { redriveTask } from "../tasks/redrive.ts";
 import { createdResponse, idempotencyHeader, maxInt4, taskIdParam } from "./schemas.ts";
 import { task } from "./task-schemas.ts";
@@ -31,7 +32,7 @@ const stepView = z
     kind: z.string(),
     target: z.string(),
     payload: z.unknown(),
-    status: z.string(),
+    status: z.enum(stepStatuses),
   })
   .openapi("CompensationStep");
 
@@ -47,11 +48,7 @@ const errors = errorResponses(
   "invalid_state",
 );
 
-const resolveRoute = (
-  outcome: "done" | "failed",
-  summary: string,
-  body: typeof doneBody | typeof failedBody,
-) =>
+const resolveRoute = (outcome: StepOutcome, summary: string, body: typeof doneBody | typeof failedBody) =>
   createRoute({
     method: "post",
     path: `/v1/tasks/{id}/compensations/{seq}/${outcome}`,
@@ -76,15 +73,25 @@ export const compensationRoutes = createRouter()
     async (c) =>
       c.json(await recordCompensation(c.var.service, c.req.valid("param").id, c.req.valid("json")), 201),
   )
-  .openapi(resolveRoute("done", "Mark the newest pending step undone", doneBody), async (c) => {
+  .openapi(resolveRoute(stepStatus.done, "Mark the newest pending step undone", doneBody), async (c) => {
     const { id, seq } = c.req.valid("param");
-    return c.json(await resolveCompensation(c.var.service, id, seq, "done", c.req.valid("json")), 200);
+    return c.json(
+      await resolveCompensation(c.var.service, id, seq, stepStatus.done, c.req.valid("json")),
+      200,
+    );
   })
   .openapi(
-    resolveRoute("failed", "Mark the newest pending step failed (retryable keeps it pending)", failedBody),
+    resolveRoute(
+      stepStatus.failed,
+      "Mark the newest pending step failed (retryable keeps it pending)",
+      failedBody,
+    ),
     async (c) => {
       const { id, seq } = c.req.valid("param");
-      return c.json(await resolveCompensation(c.var.service, id, seq, "failed", c.req.valid("json")), 200);
+      return c.json(
+        await resolveCompensation(c.var.service, id, seq, stepStatus.failed, c.req.valid("json")),
+        200,
+      );
     },
   )
   .openapi(

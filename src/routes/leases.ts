@@ -3,7 +3,7 @@ import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/o
 import { createRouter } from "../http/router.ts";
 import { maxClaimBatch } from "../leases/repo.ts";
 import { acquire, claim, heartbeat } from "../leases/service.ts";
-import { releaseLease } from "../tasks/transitions.ts";
+import { releaseLease } from "../leases/transitions.ts";
 import { existingIdOr404, taskIdParam } from "./schemas.ts";
 import { task, taskType } from "./task-schemas.ts";
 

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { overlapPolicies } from "../lifecycle/schedule-overlap.ts";
 import { triggerSchedule, updateSchedule } from "../schedules/edit.ts";
-import { overlapPolicies } from "../schedules/overlap.ts";
 import { createSchedule, deleteSchedule, getSchedule, listSchedulesOfAgent } from "../schedules/service.ts";
 import {
   agentIdParam,

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { maxBatchCompletions } from "../tasks/batch-complete.ts";
-import { taskStates } from "../tasks/states.ts";
+import { maxBatchCompletions } from "../leases/batch-complete.ts";
+import { a2aStates, taskStates } from "../lifecycle/task-lifecycle.ts";
 import { createdBy, jsonValue } from "./schemas.ts";
 
 export const taskType = z
@@ -17,7 +17,7 @@ export const task = z
     type: z.string(),
     name: z.string().nullable(),
     state: z.enum(taskStates),
-    a2a_state: z.enum(["SUBMITTED", "WORKING", "INPUT_REQUIRED", "COMPLETED", "FAILED", "CANCELED"]),
+    a2a_state: z.enum(a2aStates),
     priority: z.number().int(),
     input: z.unknown(),
     metadata: z.record(z.string(), z.unknown()),

@@ -4,8 +4,7 @@ import { errorCatalog } from "../errors/catalog.ts";
 import { NotFoundError } from "../errors/domain-error.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
-import { isId } from "../lib/ids.ts";
-import { type CompletionOutcome, completeBatch, maxBatchCompletions } from "../tasks/batch-complete.ts";
+import { type CompletionOutcome, completeBatch, maxBatchCompletions } from "../leases/batch-complete.ts";
 import {
   cancelTask,
   completeTask,
@@ -13,7 +12,8 @@ import {
   provideInput,
   reportProgress,
   requireInput,
-} from "../tasks/transitions.ts";
+} from "../leases/transitions.ts";
+import { isId } from "../lib/ids.ts";
 import { taskIdParam } from "./schemas.ts";
 import {
   batchCompleteBody,

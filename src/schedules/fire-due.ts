@@ -7,6 +7,7 @@ import type { CronDeps } from "../cron/job.ts";
 import { creatorOf } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import { describeError } from "../observability/logger.ts";
+import { createRegistered } from "../resources/create-path.ts";
 import { type FiringDecision, planFiring } from "./firing-plan.ts";
 import {
   applyFiringPlan,
@@ -75,14 +76,12 @@ async function fireBatch(deps: CronDeps, due: DueScheduleRecord[], now: Date): P
   const { planned, advances, runs, edges, unreadable } = planBatch(deps, due, now);
   const counts: FiringCounts = { schedules: 0, spawned: 0, missed: 0, buffered: 0, unreadable };
   if (advances.length === 0) return counts;
-  const applied = await deps.authorizer.createRegistered(edges, (graphStep) =>
-    deps.db.transaction(async (tx) => {
-      const result = await applyFiringPlan(tx, advances, runs);
-      const spawned = new Set(result.spawned.map((run) => run.id));
-      await graphStep(tx, (edge) => spawned.has(edge.resourceId));
-      return result;
-    }),
-  );
+  const applied = await createRegistered(deps, edges, async (tx) => {
+    const result = await applyFiringPlan(tx, advances, runs);
+    // Only runs the statement spawned keep their edges: a planned run it skipped names no row.
+    const spawned = new Set(result.spawned.map((run) => run.id));
+    return { value: result, keep: (edge) => spawned.has(edge.resourceId) };
+  });
   const appliedIds = new Set(applied.schedule_ids);
   for (const { schedule, decision } of planned) {
     if (!appliedIds.has(schedule.id)) continue;

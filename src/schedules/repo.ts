@@ -4,7 +4,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
-import type { OverlapPolicy } from "./overlap.ts";
+import type { OverlapPolicy } from "../lifecycle/schedule-overlap.ts";
 
 export type ScheduleRecord = {
   id: string;

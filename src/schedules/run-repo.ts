@@ -2,8 +2,9 @@
 // `scheduled_for`, unique per (schedule_id, scheduled_for). One statement per function.
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
-import { type TaskRecord, taskColumns } from "../tasks/record.ts";
-import { terminalStates } from "../tasks/states.ts";
+import { terminalStates } from "../lifecycle/task-lifecycle.ts";
+import { createdEvents } from "../tasks/event-insert.ts";
+import { decodeTask, type TaskRecord, taskColumns } from "../tasks/record.ts";
 import { type ScheduleRecord, scheduleColumnsOf } from "./repo.ts";
 
 const taskFromSchedule = sql.raw(`id, account_id, agent_id, type, input, max_attempts,
@@ -36,14 +37,13 @@ export async function spawnRunNow(
              creator_user_id, creator_service_account_id, id, ${run.scheduledFor}::timestamptz
       FROM schedule
       RETURNING ${taskColumns}
-    ), events AS (
-      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id, data)
-      SELECT account_id, id, 'created', state, ${run.actor.type}, ${run.actor.id},
-             jsonb_build_object('schedule_id', schedule_id, 'scheduled_for', scheduled_for, 'triggered', true)
-      FROM inserted
-    )
+    ), events AS (${createdEvents(
+      sql`inserted`,
+      run.actor,
+      sql`jsonb_build_object('schedule_id', schedule_id, 'scheduled_for', scheduled_for, 'triggered', true)`,
+    )})
     SELECT * FROM inserted`);
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }
 
 export type DueScheduleRecord = ScheduleRecord & { previous_live: boolean };
@@ -128,12 +128,11 @@ export async function applyFiringPlan(
       FROM runs r JOIN locked l ON l.id = r.schedule_id
       ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
       RETURNING id, account_id, state, schedule_id, scheduled_for
-    ), events AS (
-      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id, data)
-      SELECT account_id, id, 'created', state, 'schedule', schedule_id,
-             jsonb_build_object('schedule_id', schedule_id, 'scheduled_for', scheduled_for)
-      FROM inserted
-    ), advanced AS (
+    ), events AS (${createdEvents(
+      sql`inserted`,
+      { type: "schedule", id: sql`schedule_id` },
+      sql`jsonb_build_object('schedule_id', schedule_id, 'scheduled_for', scheduled_for)`,
+    )}), advanced AS (
       UPDATE schedules s SET next_fire_at = p.next_fire_at, last_scheduled_for = p.last_scheduled_for,
         buffered_for = p.buffered_for, missed_fires = s.missed_fires + p.missed,
         last_task_id = coalesce(

@@ -1,20 +1,19 @@
 // Schedules (DESIGN §7): created under an agent by someone who manages it, registered in the
 // graph (owner = creator, parent = agent) in the row's own transaction.
-import { type SQL, sql } from "drizzle-orm";
 import { probeAgent } from "../agents/repo.ts";
-import { createRegisteredIdempotently } from "../authz/create-registered.ts";
+import { type Grant, guard, guardList } from "../authz/guard.ts";
 import { registrationEdges } from "../authz/model.ts";
-import { assertPermitted } from "../authz/probe.ts";
 import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
-import type { CreateOutcome } from "../idempotency/service.ts";
+import { type CreateOutcome, idempotent } from "../idempotency/service.ts";
 import { createdByView, creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
+import type { OverlapPolicy } from "../lifecycle/schedule-overlap.ts";
+import { createRegistered } from "../resources/create-path.ts";
 import { assertPayloadSize } from "../tasks/payload-limits.ts";
 import { validateCron } from "./cron-expression.ts";
-import type { OverlapPolicy } from "./overlap.ts";
 import {
   deleteScheduleIfAllowed,
   findSchedule,
@@ -65,20 +64,23 @@ export interface CreateScheduleInput {
   paused: boolean;
 }
 
-/** The filter for a request about one schedule: the graph checks just it. Lists use `listScope`. */
-export const scheduleFilter = (ctx: ServiceContext, permission: "read" | "manage", id: string) =>
-  ctx.access.filter("schedule", permission, sql`schedules.id`, [id]);
+/** A need on one schedule: the graph checks just it. Lists use `guardList`. */
+export const onSchedule = (permission: "read" | "manage", id: string) =>
+  ({ type: "schedule", permission, ids: [id] }) as const;
+
+const onAgent = (permission: string, id: string) => ({ type: "agent", permission, ids: [id] }) as const;
 
 export const nameTaken = () =>
   new ConflictError("name_taken", "A schedule with this name already exists under the agent.");
 
-/** The agent is missing or unreadable (404), or the caller may not manage it (403). */
-async function assertAgentAllows(ctx: ServiceContext, agentId: string, permitted: SQL) {
-  const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
-  assertPermitted(await probeAgent(ctx.db, ctx.principal.accountId, agentId, readable, permitted));
+/** The agent is missing or unreadable (404), or the caller may not hold the grant's need on it (403). */
+async function refuseUnlessAgent(ctx: ServiceContext, agentId: string, grant: Grant) {
+  grant.refuseUnless(
+    await probeAgent(ctx.db, ctx.principal.accountId, agentId, await grant.readable(), grant.allowed),
+  );
 }
 
-export async function createSchedule(
+export function createSchedule(
   ctx: ServiceContext,
   agentId: string,
   input: CreateScheduleInput,
@@ -97,97 +99,97 @@ export async function createSchedule(
         parentAgentId: agentId,
       })
     : [];
-  const allowedOnAgent = await ctx.access.filter("agent", "manage", sql`agents.id`, [agentId]);
-  try {
-    const outcome = await createRegisteredIdempotently(
-      ctx,
-      { operation: "create_schedule", idempotencyKey, body: { agent_id: agentId, ...input } },
-      edges,
-      async (tx) => {
-        const row = await insertScheduleIfAllowed(
-          tx,
-          {
-            id,
-            accountId: principal.accountId,
-            agentId,
-            name: input.name,
-            cron: input.cron.trim(),
-            timezone: input.timezone,
-            taskType: input.task.type,
-            taskInput: input.task.input,
-            taskMaxAttempts: input.task.max_attempts ?? ctx.config.defaultMaxAttempts,
-            overlap: input.overlap,
-            catchupWindowSeconds: input.catchup_window_seconds,
-            paused: input.paused,
-            nextFireAt: input.paused ? null : firstFire,
-            creator: creatorColumns(principal),
-          },
-          allowedOnAgent,
-        );
-        if (!row) {
-          await assertAgentAllows(ctx, agentId, allowedOnAgent);
-          throw new NotFoundError();
-        }
-        // The response is built from the insert's RETURNING: nothing is read back after commit.
-        return toScheduleView(row);
-      },
-    );
-    ctx.access.observe("agent", "manage", [agentId]);
-    return outcome;
-  } catch (error) {
-    if (sqlState(error) === uniqueViolation) throw nameTaken();
-    if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
-    throw error;
-  }
+  return guard(ctx, onAgent("manage", agentId), async (grant) => {
+    try {
+      const request = { operation: "create_schedule", idempotencyKey, body: { agent_id: agentId, ...input } };
+      return await createRegistered(
+        ctx,
+        edges,
+        idempotent(principal, request, async (tx) => {
+          const row = await insertScheduleIfAllowed(
+            tx,
+            {
+              id,
+              accountId: principal.accountId,
+              agentId,
+              name: input.name,
+              cron: input.cron.trim(),
+              timezone: input.timezone,
+              taskType: input.task.type,
+              taskInput: input.task.input,
+              taskMaxAttempts: input.task.max_attempts ?? ctx.config.defaultMaxAttempts,
+              overlap: input.overlap,
+              catchupWindowSeconds: input.catchup_window_seconds,
+              paused: input.paused,
+              nextFireAt: input.paused ? null : firstFire,
+              creator: creatorColumns(principal),
+            },
+            grant.allowed,
+          );
+          if (!row) {
+            await refuseUnlessAgent(ctx, agentId, grant);
+            throw new NotFoundError();
+          }
+          // The response is built from the insert's RETURNING: nothing is read back after commit.
+          return toScheduleView(row);
+        }),
+      );
+    } catch (error) {
+      if (sqlState(error) === uniqueViolation) throw nameTaken();
+      if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
+      throw error;
+    }
+  });
 }
 
-export async function getSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<ScheduleView> {
-  const row = await findSchedule(
-    ctx.db,
-    ctx.principal.accountId,
-    agentId,
-    id,
-    await scheduleFilter(ctx, "read", id),
-  );
-  if (!row) throw new NotFoundError();
-  ctx.access.observe("schedule", "read", [id]);
-  return toScheduleView(row);
+export function getSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<ScheduleView> {
+  return guard(ctx, onSchedule("read", id), async (grant) => {
+    const row = await findSchedule(ctx.db, ctx.principal.accountId, agentId, id, grant.allowed);
+    if (!row) throw new NotFoundError();
+    return toScheduleView(row);
+  });
 }
 
-export async function listSchedulesOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
-  const scope = await ctx.access.listScope("schedule", "read", sql`schedules.id`);
-  const rows = await listSchedules(ctx.db, ctx.principal.accountId, agentId, scope, page.limit, page.before);
-  if (rows.length === 0) {
-    await assertAgentAllows(
-      ctx,
+export function listSchedulesOfAgent(ctx: ServiceContext, agentId: string, page: Page) {
+  return guardList(ctx, { type: "schedule", permission: "read" }, async (scope, acted) => {
+    const rows = await listSchedules(
+      ctx.db,
+      ctx.principal.accountId,
       agentId,
-      await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]),
+      scope,
+      page.limit,
+      page.before,
     );
-  }
-  const result = toPage(rows.map(toScheduleView), page.limit);
-  ctx.access.observe(
-    "schedule",
-    "read",
-    result.items.map((item) => item.id),
-  );
-  return result;
+    if (rows.length === 0) {
+      // An empty page of a missing or unreadable agent is a 404; the check is not a decision
+      // the list made about the agent, so it records nothing for the shadow comparison.
+      await guard(ctx, onAgent("read", agentId), async (grant) => {
+        await refuseUnlessAgent(ctx, agentId, grant);
+        grant.acted([]);
+      });
+    }
+    const result = toPage(rows.map(toScheduleView), page.limit);
+    acted(result.items.map((item) => item.id));
+    return result;
+  });
 }
 
 /** Deletes the schedule and removes its edges; the runs it spawned stay, with their `schedule_id`. */
-export async function deleteSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<void> {
+export function deleteSchedule(ctx: ServiceContext, agentId: string, id: string): Promise<void> {
   const { accountId } = ctx.principal;
-  const allowed = await scheduleFilter(ctx, "manage", id);
-  const deleted = await ctx.authorizer.deleteRegistered((deregister) =>
-    ctx.db.transaction(async (tx) => {
-      const row = await deleteScheduleIfAllowed(tx, accountId, agentId, id, allowed);
-      if (row) await deregister(tx, [{ type: "schedule", id }]);
-      return row;
-    }),
-  );
-  if (!deleted) {
-    const readable = await scheduleFilter(ctx, "read", id);
-    assertPermitted(await probeSchedule(ctx.db, accountId, agentId, id, readable, allowed));
-    throw new NotFoundError();
-  }
-  ctx.access.observe("schedule", "manage", [id]);
+  return guard(ctx, onSchedule("manage", id), async (grant) => {
+    const deleted = await ctx.authorizer.deleteRegistered((deregister) =>
+      ctx.db.transaction(async (tx) => {
+        const row = await deleteScheduleIfAllowed(tx, accountId, agentId, id, grant.allowed);
+        if (row) await deregister(tx, [{ type: "schedule", id }]);
+        return row;
+      }),
+    );
+    if (!deleted) {
+      grant.refuseUnless(
+        await probeSchedule(ctx.db, accountId, agentId, id, await grant.readable(), grant.allowed),
+      );
+      throw new NotFoundError();
+    }
+  });
 }

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
-import { type TaskRecord, taskColumns } from "./record.ts";
-import { transitions } from "./states.ts";
+import { createdEvents } from "./event-insert.ts";
+import { decodeTask, type TaskRecord, taskColumns } from "./record.ts";
 
 export interface BatchRow {
   id: string;
@@ -42,61 +42,7 @@ export async function insertTaskBatch(
              ${batch.creator.creator_user_id}, ${batch.creator.creator_service_account_id}
       FROM source r CROSS JOIN agent
       RETURNING ${taskColumns}
-    ), events AS (
-      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id)
-      SELECT account_id, id, 'created', state, ${batch.actor.type}, ${batch.actor.id} FROM inserted
-    )
+    ), events AS (${createdEvents(sql`inserted`, batch.actor)})
     SELECT inserted.* FROM inserted JOIN source ON source.id = inserted.id ORDER BY source.ord`);
-  return result.rows;
-}
-
-export interface LeasedCompletion {
-  id: string;
-  workerId: string;
-  epoch: number;
-  result: unknown;
-}
-
-/**
- * Completes every listed task whose lease the caller still holds (owner, epoch, unexpired) and
- * which `allowed` lets it update, with a `completed` event each, in one statement. Tasks that do
- * not qualify are left alone and missing from the answer.
- */
-export async function completeLeasedTasks(
-  db: Executor,
-  batch: { accountId: string; items: LeasedCompletion[]; allowed: SQL; actor: { type: string; id: string } },
-): Promise<TaskRecord[]> {
-  const items = JSON.stringify(
-    batch.items.map((item) => ({
-      id: item.id,
-      worker_id: item.workerId,
-      epoch: item.epoch,
-      result: item.result ?? null,
-    })),
-  );
-  const completable = sql.join(
-    transitions.complete.from.map((state) => sql`${state}::task_state`),
-    sql`, `,
-  );
-  const result = await db.execute<TaskRecord>(sql`
-    WITH source AS (
-      SELECT * FROM jsonb_to_recordset(${items}::jsonb) AS r(id text, worker_id text, epoch bigint, result jsonb)
-    ), target AS (
-      SELECT tasks.id, tasks.state, source.result FROM tasks JOIN source ON source.id = tasks.id
-      WHERE tasks.account_id = ${batch.accountId} AND tasks.state IN (${completable})
-        AND tasks.lease_owner = source.worker_id AND tasks.lease_epoch = source.epoch
-        AND tasks.lease_expires_at > now() AND ${batch.allowed}
-      ORDER BY tasks.id FOR UPDATE OF tasks
-    ), updated AS (
-      UPDATE tasks AS t SET state = 'completed', result = target.result, finished_at = now(),
-        lease_expires_at = NULL, updated_at = now()
-      FROM target WHERE t.id = target.id
-      RETURNING t.*, target.state AS previous_state
-    ), events AS (
-      INSERT INTO task_events (account_id, task_id, type, from_state, to_state, actor_type, actor_id, lease_epoch)
-      SELECT account_id, id, 'completed', previous_state, state, ${batch.actor.type}, ${batch.actor.id}, lease_epoch
-      FROM updated
-    )
-    SELECT ${taskColumns} FROM updated`);
-  return result.rows;
+  return result.rows.map(decodeTask);
 }

@@ -2,15 +2,15 @@
 // one agent, registered in the graph in the same transaction, all or none, idempotent.
 import { sql } from "drizzle-orm";
 import { probeAgent } from "../agents/repo.ts";
-import { createRegisteredIdempotently } from "../authz/create-registered.ts";
+import { guard } from "../authz/guard.ts";
 import { registrationEdges } from "../authz/model.ts";
-import { assertPermitted } from "../authz/probe.ts";
 import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
-import type { CreateOutcome } from "../idempotency/service.ts";
+import { type CreateOutcome, idempotent } from "../idempotency/service.ts";
 import { creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
+import { createRegistered } from "../resources/create-path.ts";
 import { insertTaskBatch } from "./batch-repo.ts";
 import { assertPayloadSize } from "./payload-limits.ts";
 import { type TaskView, toTaskView } from "./record.ts";
@@ -62,39 +62,43 @@ async function createUnderAgent<T>(
         }),
       )
     : [];
-  const allowedOnAgent = await ctx.access.filter("agent", "create_task", sql`agents.id`, [agentId]);
-  try {
-    return await createRegisteredIdempotently(ctx, request, edges, async (tx) => {
-      const inserted = await insertTaskBatch(
-        tx,
-        {
-          accountId: principal.accountId,
-          agentId,
-          rows,
-          creator: creatorColumns(principal),
-          actor: actorOf(ctx),
-        },
-        allowedOnAgent,
+  return guard(ctx, { type: "agent", permission: "create_task", ids: [agentId] }, async (grant) => {
+    try {
+      return await createRegistered(
+        ctx,
+        edges,
+        idempotent(principal, request, async (tx) => {
+          const inserted = await insertTaskBatch(
+            tx,
+            {
+              accountId: principal.accountId,
+              agentId,
+              rows,
+              creator: creatorColumns(principal),
+              actor: actorOf(ctx),
+            },
+            grant.allowed,
+          );
+          if (inserted.length !== rows.length) {
+            const readable = await grant.readable();
+            grant.refuseUnless(await probeAgent(tx, principal.accountId, agentId, readable, grant.allowed));
+            throw new NotFoundError();
+          }
+          return respond(inserted.map(toTaskView));
+        }),
       );
-      if (inserted.length !== rows.length) {
-        const readable = await ctx.access.filter("agent", "read", sql`agents.id`, [agentId]);
-        assertPermitted(await probeAgent(tx, principal.accountId, agentId, readable, allowedOnAgent));
-        throw new NotFoundError();
+    } catch (error) {
+      if (sqlState(error) === uniqueViolation) {
+        throw new ConflictError(
+          "name_taken",
+          "A task name is already taken in the account (or repeated in the batch).",
+        );
       }
-      ctx.access.observe("agent", "create_task", [agentId]);
-      return respond(inserted.map(toTaskView));
-    });
-  } catch (error) {
-    if (sqlState(error) === uniqueViolation) {
-      throw new ConflictError(
-        "name_taken",
-        "A task name is already taken in the account (or repeated in the batch).",
-      );
+      // The agent was deleted between the check and the insert.
+      if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
+      throw error;
     }
-    // The agent was deleted between the check and the insert.
-    if (sqlState(error) === foreignKeyViolation) throw new NotFoundError();
-    throw error;
-  }
+  });
 }
 
 export function createTask(ctx: ServiceContext, input: CreateTaskInput, idempotencyKey: string | undefined) {

@@ -1,6 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
-import { type TaskRecord, taskColumns } from "./record.ts";
+import { stateIn } from "../lifecycle/lifecycle-sql.ts";
+import { fromStates } from "../lifecycle/task-lifecycle.ts";
+import { createdEvents } from "./event-insert.ts";
+import { decodeTask, type TaskRecord, taskColumns } from "./record.ts";
 
 /** Copies a failed or quarantined task into a new submitted one, with its `created` event. */
 export async function insertRedrive(
@@ -21,13 +24,9 @@ export async function insertRedrive(
       SELECT ${r.id}, account_id, agent_id, type, input, metadata, priority, max_attempts, id,
              ${r.creator.creator_user_id}, ${r.creator.creator_service_account_id}
       FROM tasks
-      WHERE id = ${r.sourceId} AND account_id = ${r.accountId} AND state IN ('failed', 'quarantined') AND ${r.allowed}
+      WHERE id = ${r.sourceId} AND account_id = ${r.accountId} AND ${stateIn(sql`state`, fromStates("redrive"))} AND ${r.allowed}
       RETURNING ${taskColumns}
-    ), event AS (
-      INSERT INTO task_events (account_id, task_id, type, to_state, actor_type, actor_id, data)
-      SELECT account_id, id, 'created', state, ${r.actor.type}, ${r.actor.id}, jsonb_build_object('redriven_from', redriven_from)
-      FROM inserted
-    )
+    ), event AS (${createdEvents(sql`inserted`, r.actor, sql`jsonb_build_object('redriven_from', redriven_from)`)})
     SELECT * FROM inserted`);
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }

@@ -1,8 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
-import { type TaskRecord, taskColumns } from "./record.ts";
-import type { TaskState } from "./states.ts";
+import { stateIn } from "../lifecycle/lifecycle-sql.ts";
+import { leasableStates, type TaskState } from "../lifecycle/task-lifecycle.ts";
+import { decodeTask, type TaskRecord, taskColumns } from "./record.ts";
 
 export type TaskLookup = { id: string } | { name: string };
 
@@ -12,7 +13,7 @@ export async function findTask(db: Executor, accountId: string, by: TaskLookup, 
   const result = await db.execute<TaskRecord>(
     sql`SELECT ${taskColumns} FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId} AND ${visible}`,
   );
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }
 
 export interface TaskFilters {
@@ -40,7 +41,7 @@ function filterClauses(filters: TaskFilters): SQL[] {
     clauses.push(sql`creator_service_account_id = ${filters.createdBy.id}`);
   }
   if (filters.stale) {
-    clauses.push(sql`state IN ('working', 'compensating') AND lease_expires_at <= now()`);
+    clauses.push(sql`${stateIn(sql`state`, leasableStates)} AND lease_expires_at <= now()`);
   }
   return clauses;
 }
@@ -83,7 +84,7 @@ export async function listTasks(
     },
   });
   const result = await db.execute<TaskRecord>(statement);
-  return result.rows;
+  return result.rows.map(decodeTask);
 }
 
 /** Deletes the task (its events go by cascade) when `allowed` holds; returns its id. */
@@ -115,5 +116,5 @@ export async function probeTask(
     SELECT ${taskColumns}, ${readable} AS readable, ${permitted} AS permitted, ${samePayload} AS same_payload,
            coalesce(lease_expires_at > now(), false) AS lease_live
     FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId}`);
-  return result.rows[0];
+  return result.rows[0] && decodeTask(result.rows[0]);
 }

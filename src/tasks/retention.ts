@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import type { Authorizer } from "../authz/authorizer.ts";
 import type { Budget } from "../cron/budget.ts";
 import type { Database, Executor } from "../db/client.ts";
-import { terminalStates } from "./states.ts";
+import { terminalStates } from "../lifecycle/task-lifecycle.ts";
 
 export const retentionBatchSize = 1000;
 export const retentionMaxBatches = 5;

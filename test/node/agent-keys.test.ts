@@ -120,11 +120,14 @@ describe("agent API keys", () => {
       const agentId = await createAgent(testApp.client, owner);
       const failing = (): Authorizer => ({
         ...createPostgresAuthorizer(),
-        createRegistered: (edges, write) =>
-          write(async (tx) => {
+        // The registration joins the create's transaction, then fails there: nothing may commit.
+        register: async (edges) => ({
+          persist: async (tx) => {
             if (when === "after") await insertRelationships(tx, edges);
             throw new Error(`injected failure ${when} the edges`);
-          }),
+          },
+          settle: async () => {},
+        }),
       });
       const client = createTestClient(
         createApp({ authorizer: failing, logSink: () => {} }),

@@ -18,11 +18,14 @@ describe("registration and deregistration", () => {
       const real = createPostgresAuthorizer();
       return {
         ...real,
-        createRegistered: (edges, write) =>
-          write(async (tx) => {
+        // The registration joins the create's transaction, then fails there: nothing may commit.
+        register: async (edges) => ({
+          persist: async (tx) => {
             if (where === "after edges") await insertRelationships(tx, edges);
             throw new Error(`injected failure ${where}`);
-          }),
+          },
+          settle: async () => {},
+        }),
       };
     };
     return createTestClient(createApp({ authorizer: failing, logSink: () => {} }), testApp.client.env);

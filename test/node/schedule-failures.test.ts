@@ -38,11 +38,14 @@ describe("schedule failure discipline", () => {
       const { owner, base } = await ownerWithAgent();
       const failing = (): Authorizer => ({
         ...createPostgresAuthorizer(),
-        createRegistered: (edges, write) =>
-          write(async (tx) => {
+        // The registration joins the create's transaction, then fails there: nothing may commit.
+        register: async (edges) => ({
+          persist: async (tx) => {
             if (when === "after") await insertRelationships(tx, edges);
             throw new Error(`injected registration failure ${when} the edges`);
-          }),
+          },
+          settle: async () => {},
+        }),
       });
       const client = createTestClient(
         createApp({ authorizer: failing, logSink: () => {} }),

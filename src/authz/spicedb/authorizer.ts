@@ -1,5 +1,5 @@
 // Backend `spicedb` (DESIGN §6): the graph lives in SpiceDB, so there is no shared transaction.
-// Create registers first and persists second; whatever a request wrote and did not keep is
+// Create registers first, persists second and settles third; whatever a request wrote and did not keep is
 // removed again, and a removal that fails becomes an outbox row. Delete persists first and
 // deregisters second, best-effort, with the same outbox behind it.
 import { type SQL, sql } from "drizzle-orm";
@@ -9,7 +9,7 @@ import { ServiceUnavailableError } from "../../errors/domain-error.ts";
 import type { Logger } from "../../observability/logger.ts";
 import { describeError } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
-import { type Authorizer, outboxBatchSize } from "../authorizer.ts";
+import { type Authorizer, outboxBatchSize, type Registration } from "../authorizer.ts";
 import { type ObjectRef, type Relationship, resourcesOf } from "../model.ts";
 import {
   claimLeaseSeconds,
@@ -148,8 +148,8 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
   }
 
   return {
-    async createRegistered(edges, write) {
-      if (edges.length === 0) return write(async () => {});
+    async register(edges): Promise<Registration> {
+      if (edges.length === 0) return { persist: async () => {}, settle: async () => {} };
       let token: string | undefined;
       try {
         token = await registerEdges(client, edges);
@@ -164,24 +164,22 @@ export function createSpiceDbAuthorizer(deps: SpiceDbAuthorizerDeps): Authorizer
         throw unavailableOr(error);
       }
       let kept: Relationship[] | undefined;
-      let result: Awaited<ReturnType<typeof write>>;
-      try {
-        result = await write(async (tx, keep) => {
+      return {
+        async persist(tx, keep) {
           kept = keep ? edges.filter(keep) : edges;
           // The row and the zedtoken of its registration commit together.
           if (token) await storeTokens(tx, resourcesOf(kept), token);
-        });
-      } catch (error) {
-        await compensate(edges, error);
-        throw error;
-      }
-      // An Idempotency-Key replay never reaches the graph step: none of these edges are used.
-      const used = new Set(kept ?? []);
-      await compensate(
-        edges.filter((edge) => !used.has(edge)),
-        undefined,
-      );
-      return result;
+        },
+        async settle(committed, cause) {
+          if (!committed) return compensate(edges, cause);
+          // An Idempotency-Key replay never persists: none of these edges are used.
+          const used = new Set(kept ?? []);
+          await compensate(
+            edges.filter((edge) => !used.has(edge)),
+            undefined,
+          );
+        },
+      };
     },
 
     async deleteRegistered(write, budget) {

@@ -11,7 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { overlapPolicies } from "../../schedules/overlap.ts";
+import { overlapPolicies } from "../../lifecycle/schedule-overlap.ts";
 import { accounts } from "./accounts.ts";
 import { agents } from "./agents.ts";
 

@@ -12,7 +12,14 @@ import {
   timestamp,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { taskStates } from "../../tasks/states.ts";
+import { stateIn, stateText } from "../../lifecycle/lifecycle-sql.ts";
+import {
+  leasableStates,
+  taskState as S,
+  stepStatus,
+  stepStatuses,
+  taskStates,
+} from "../../lifecycle/task-lifecycle.ts";
 import { accounts } from "./accounts.ts";
 import { agents } from "./agents.ts";
 
@@ -31,7 +38,7 @@ export const tasks = pgTable(
       .references(() => agents.id),
     type: text("type").notNull(),
     name: text("name"),
-    state: taskState("state").notNull().default("submitted"),
+    state: taskState("state").notNull().default(S.submitted),
     priority: integer("priority").notNull().default(0),
     input: jsonb("input"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
@@ -72,16 +79,16 @@ export const tasks = pgTable(
     // Claims read these in ORDER BY order, so their cost does not grow with the backlog.
     index("tasks_claimable_idx")
       .on(table.agentId, table.priority.desc(), table.id)
-      .where(sql`${table.state} = 'submitted'`),
+      .where(sql`${table.state} = ${stateText[S.submitted]}`),
     index("tasks_compensation_claimable_idx")
       .on(table.agentId, table.priority.desc(), table.id)
-      .where(sql`${table.state} = 'compensating' AND ${table.leaseOwner} IS NULL`),
+      .where(sql`${table.state} = ${stateText[S.compensating]} AND ${table.leaseOwner} IS NULL`),
     index("tasks_lease_expiry_idx")
       .on(table.leaseExpiresAt)
-      .where(sql`${table.state} IN ('working', 'compensating')`),
+      .where(stateIn(sql`${table.state}`, leasableStates, stateText)),
     index("tasks_agent_lease_expiry_idx")
       .on(table.agentId, table.leaseExpiresAt)
-      .where(sql`${table.state} IN ('working', 'compensating')`),
+      .where(stateIn(sql`${table.state}`, leasableStates, stateText)),
     // A schedule spawns each instant at most once, even when two ticks run at once.
     uniqueIndex("tasks_schedule_run_key")
       .on(table.scheduleId, table.scheduledFor)
@@ -102,7 +109,7 @@ export const tasks = pgTable(
   ],
 );
 
-export const compensationStatus = pgEnum("compensation_status", ["pending", "done", "failed"]);
+export const compensationStatus = pgEnum("compensation_status", stepStatuses);
 
 /** Saga steps recorded by the leaseholder, undone in reverse `seq` order after a failure. */
 export const taskCompensations = pgTable(
@@ -116,7 +123,7 @@ export const taskCompensations = pgTable(
     kind: text("kind").notNull(),
     target: text("target").notNull(),
     payload: jsonb("payload"),
-    status: compensationStatus("status").notNull().default("pending"),
+    status: compensationStatus("status").notNull().default(stepStatus.pending),
     outcome: jsonb("outcome"),
     recordedEpoch: bigint("recorded_epoch", { mode: "number" }).notNull(),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),

@@ -1,6 +1,7 @@
 /**
- * What a due instant does while the schedule's previous run is still live (not terminal),
- * declared once for the pgEnum, the zod enum and the firing job (DESIGN §7).
+ * What a schedule's due instant does while its previous run is still live (not terminal),
+ * declared once for the pgEnum, the zod enum and the firing job (DESIGN §7). It lives beside the
+ * task lifecycle because the schema reads it and src/db imports nothing above itself.
  */
 export const overlapPolicies = [
   /** Spawn nothing while the previous run is live; the instant counts in `missed_fires`. */

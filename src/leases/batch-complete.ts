@@ -1,13 +1,13 @@
 // Completing a claimed batch in one request (ADR 0009): one statement completes every task whose
 // lease still holds; each one left over is answered exactly as POST /v1/tasks/{id}/complete would.
-import { sql } from "drizzle-orm";
+import { guard } from "../authz/guard.ts";
 import { errorCatalog } from "../errors/catalog.ts";
 import { DomainError, ValidationError } from "../errors/domain-error.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
-import { completeLeasedTasks } from "./batch-repo.ts";
-import { assertPayloadSize } from "./payload-limits.ts";
-import { type TaskView, toTaskView } from "./record.ts";
-import { actorOf } from "./service.ts";
+import { assertPayloadSize } from "../tasks/payload-limits.ts";
+import { type TaskView, toTaskView } from "../tasks/record.ts";
+import { actorOf } from "../tasks/service.ts";
+import { completeLeasedTasks } from "./batch-complete-repo.ts";
 import { completeTask } from "./transitions.ts";
 
 export const maxBatchCompletions = 100;
@@ -38,27 +38,22 @@ function assertDistinct(items: Completion[]): void {
 export async function completeBatch(ctx: ServiceContext, items: Completion[]) {
   assertDistinct(items);
   for (const item of items) assertPayloadSize("result", item.result);
-  const rows = await completeLeasedTasks(ctx.db, {
-    accountId: ctx.principal.accountId,
-    items: items.map((item) => ({
-      id: item.id,
-      workerId: item.worker_id,
-      epoch: item.epoch,
-      result: item.result,
-    })),
-    allowed: await ctx.access.filter(
-      "task",
-      "update",
-      sql`tasks.id`,
-      items.map((item) => item.id),
-    ),
-    actor: actorOf(ctx),
+  const ids = items.map((item) => item.id);
+  const rows = await guard(ctx, { type: "task", permission: "update", ids }, async (grant) => {
+    const completed = await completeLeasedTasks(ctx.db, {
+      accountId: ctx.principal.accountId,
+      items: items.map((item) => ({
+        id: item.id,
+        workerId: item.worker_id,
+        epoch: item.epoch,
+        result: item.result,
+      })),
+      allowed: grant.allowed,
+      actor: actorOf(ctx),
+    });
+    grant.acted(completed.map((row) => row.id));
+    return completed;
   });
-  ctx.access.observe(
-    "task",
-    "update",
-    rows.map((row) => row.id),
-  );
   const completed = new Map(rows.map((row) => [row.id, row]));
   const outcomes: CompletionOutcome[] = [];
   for (const item of items) {
