@@ -25,7 +25,10 @@ const compensating = stateSql[taskState.compensating];
 const submitted = stateSql[taskState.submitted];
 const working = stateSql[taskState.working];
 const grantSet = (grant: LeaseGrant) => sql`
-  state = ${nextStateSql("claim", sql`t.state`)},
+  state = ${nextStateSql("claim", sql`t.state`, {
+    attempts_left: sql`t.attempts < t.max_attempts`,
+    compensation_attempts_left: sql`t.compensation_attempts < t.max_attempts`,
+  })},
   lease_owner = ${grant.workerId}, lease_epoch = t.lease_epoch + 1,
   lease_expires_at = now() + ${ttl(grant.leaseSeconds)}, last_heartbeat_at = now(),
   attempts = t.attempts + CASE WHEN t.state = ${compensating} THEN 0 ELSE 1 END,

@@ -117,12 +117,14 @@ const S = taskState;
 /** Every verb that moves a task, its lease rule, the event it writes, and its rules in order. */
 export const verbTable = {
   create: { event: "created", lease: "ignored", rules: [] },
+  /** A working or compensating task is claimable only once its lease has expired (the lease rule). */
   claim: {
     event: "lease_granted",
     lease: "grants",
     rules: [
-      { from: [S.compensating], to: S.compensating },
-      { from: [S.submitted, S.working], to: S.working },
+      { from: [S.compensating], when: "compensation_attempts_left", to: S.compensating },
+      { from: [S.submitted], to: S.working },
+      { from: [S.working], when: "attempts_left", to: S.working },
     ],
   },
   heartbeat: {

@@ -170,6 +170,8 @@ const extraCases: Case[] = [
   flipped("reclaim", taskState.working, { attemptsLeft: false }),
   flipped("reclaim", taskState.working, { attemptsLeft: false, pendingSteps: true }),
   flipped("reclaim", taskState.compensating, { compensationAttemptsLeft: false }),
+  flipped("claim", taskState.working, { attemptsLeft: false }),
+  flipped("claim", taskState.compensating, { compensationAttemptsLeft: false }),
 ];
 
 const describeFacts = (c: Case) => {
