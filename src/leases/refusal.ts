@@ -8,8 +8,8 @@ import type { ServiceContext } from "../lib/service-context.ts";
 import { fromStates, isTerminal, type VerbName, verbTable } from "../lifecycle/task-lifecycle.ts";
 import { eventInsert } from "../tasks/event-insert.ts";
 import { type TaskView, toTaskView } from "../tasks/record.ts";
-import { probeTask, type TaskProbe } from "../tasks/repo.ts";
-import { actorOf } from "../tasks/service.ts";
+import type { TaskProbe } from "../tasks/repo.ts";
+import { actorOf, probeUnder } from "../tasks/service.ts";
 import type { LeaseCondition } from "./fenced-statement.ts";
 
 export interface Refused {
@@ -27,19 +27,11 @@ export async function explainRefusal(
   refused: Refused,
   fallback?: string,
 ): Promise<TaskView> {
-  const probe = await probeTask(
-    ctx.db,
-    ctx.principal.accountId,
-    { id },
-    await grant.readable(),
-    grant.allowed,
-    refused.terminal?.samePayload,
-  );
-  grant.refuseUnless(probe);
-  const replay = await explainNoChange(ctx, probe as TaskProbe, refused);
+  const probe = await probeUnder(ctx, grant, { id }, refused.terminal?.samePayload);
+  const replay = await explainNoChange(ctx, probe, refused);
   if (replay) return replay;
-  throw new ConflictError("invalid_state", fallback ?? `Not allowed while the task is ${probe?.state}.`, {
-    state: probe?.state,
+  throw new ConflictError("invalid_state", fallback ?? `Not allowed while the task is ${probe.state}.`, {
+    state: probe.state,
   });
 }
 

@@ -5,8 +5,7 @@ import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from 
 import type { ServiceContext } from "../lib/service-context.ts";
 import { isTerminal, taskState } from "../lifecycle/task-lifecycle.ts";
 import { toTaskView } from "../tasks/record.ts";
-import { probeTask } from "../tasks/repo.ts";
-import { actorOf } from "../tasks/service.ts";
+import { actorOf, probeUnder } from "../tasks/service.ts";
 import { extendLease, probeHeartbeat } from "./heartbeat-repo.ts";
 import { recordStaleLease } from "./refusal.ts";
 import { acquireTask, claimTasks, type GrantedTask } from "./repo.ts";
@@ -86,18 +85,10 @@ export function acquire(ctx: ServiceContext, id: string, workerId: string, secon
       actor: actorOf(ctx),
     });
     if (row) return granted(row);
-    const probe = await probeTask(
-      ctx.db,
-      ctx.principal.accountId,
-      { id },
-      await grant.readable(),
-      grant.allowed,
-    );
-    grant.refuseUnless(probe);
-    const state = probe?.state;
-    if (state && isTerminal(state))
-      throw new ConflictError("task_terminal", `The task is ${state}.`, { state });
-    if (probe?.lease_live) {
+    const probe = await probeUnder(ctx, grant, { id });
+    const state = probe.state;
+    if (isTerminal(state)) throw new ConflictError("task_terminal", `The task is ${state}.`, { state });
+    if (probe.lease_live) {
       throw new ConflictError("lease_held", "Another worker holds a live lease on this task.", { state });
     }
     throw new ConflictError(
@@ -138,7 +129,7 @@ export function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput
         cancel_requested: false,
       };
     }
-    grant.refuseUnless(await probeTask(ctx.db, accountId, { id }, await grant.readable(), grant.allowed));
+    await probeUnder(ctx, grant, { id });
     const probe = await probeHeartbeat(ctx.db, accountId, id, seconds);
     if (!probe) throw new NotFoundError();
     const holds = probe.lease_owner === input.worker_id && probe.lease_epoch === input.epoch;

@@ -10,8 +10,7 @@ import { fromStates } from "../lifecycle/task-lifecycle.ts";
 import { createRegistered } from "../resources/create-path.ts";
 import { type TaskView, toTaskView } from "./record.ts";
 import { insertRedrive } from "./redrive-repo.ts";
-import { probeTask } from "./repo.ts";
-import { actorOf } from "./service.ts";
+import { actorOf, probeUnder } from "./service.ts";
 
 const redrivable = fromStates("redrive");
 const redrivableWords = redrivable.join(" or ").replaceAll("_", " ");
@@ -24,17 +23,10 @@ export function redriveTask(
 ): Promise<CreateOutcome<TaskView>> {
   const accountId = ctx.principal.accountId;
   return guard(ctx, { type: "task", permission: "update", ids: [sourceId] }, async (grant) => {
-    const source = await probeTask(
-      ctx.db,
-      accountId,
-      { id: sourceId },
-      await grant.readable(),
-      grant.allowed,
-    );
-    grant.refuseUnless(source);
-    if (!source || !redrivable.includes(source.state)) {
+    const source = await probeUnder(ctx, grant, { id: sourceId });
+    if (!redrivable.includes(source.state)) {
       throw new ConflictError("invalid_state", `Only ${redrivableWords} tasks can be redriven.`, {
-        state: source?.state,
+        state: source.state,
       });
     }
     const id = newId("tsk");

@@ -1,13 +1,44 @@
+import type { SQL } from "drizzle-orm";
 import { type GrantInput, grantEdge } from "../authz/grants.ts";
-import { guard, guardList } from "../authz/guard.ts";
+import { type Grant, guard, guardList } from "../authz/guard.ts";
 import { NotFoundError } from "../errors/domain-error.ts";
 import { type Page, toPage } from "../lib/pagination.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
 import { insertAuditNote, listTaskEvents } from "./event-repo.ts";
 import { type TaskView, toTaskEventView, toTaskView } from "./record.ts";
-import { deleteTask, findTask, listTasks, probeTask, type TaskFilters, type TaskLookup } from "./repo.ts";
+import {
+  deleteTask,
+  findTask,
+  listTasks,
+  probeTask,
+  type TaskFilters,
+  type TaskLookup,
+  type TaskProbe,
+} from "./repo.ts";
 
 export const actorOf = (ctx: ServiceContext) => ({ type: ctx.principal.type, id: ctx.principal.id });
+/**
+ * After a statement under `grant` changed nothing: the task as the caller may know it, or the
+ * 404 (missing, foreign, unreadable) / 403 (readable, not permitted). `samePayload` rides along.
+ */
+export async function probeUnder(
+  ctx: ServiceContext,
+  grant: Grant,
+  by: TaskLookup,
+  samePayload?: SQL,
+): Promise<TaskProbe> {
+  const probe = await probeTask(
+    ctx.db,
+    ctx.principal.accountId,
+    by,
+    await grant.readable(),
+    grant.allowed,
+    samePayload,
+  );
+  grant.refuseUnless(probe);
+  return probe as TaskProbe;
+}
+
 /** A need on one task: by id, the graph checks just it; by name, it cannot know the id yet. */
 const onTask = (permission: string, by: TaskLookup) =>
   ({ type: "task", permission, ...("id" in by ? { ids: [by.id] } : {}) }) as const;
@@ -41,9 +72,7 @@ export function removeTask(ctx: ServiceContext, by: TaskLookup): Promise<void> {
       }),
     );
     if (!deletedId) {
-      grant.refuseUnless(
-        await probeTask(ctx.db, ctx.principal.accountId, by, await grant.readable(), grant.allowed),
-      );
+      await probeUnder(ctx, grant, by);
       throw new NotFoundError();
     }
     grant.acted([deletedId]);
@@ -53,9 +82,7 @@ export function removeTask(ctx: ServiceContext, by: TaskLookup): Promise<void> {
 export function changeTaskGrant(ctx: ServiceContext, id: string, grantInput: GrantInput, remove: boolean) {
   const edge = grantEdge(ctx.principal, "task", id, grantInput);
   return guard(ctx, onTask("manage", { id }), async (grant) => {
-    grant.refuseUnless(
-      await probeTask(ctx.db, ctx.principal.accountId, { id }, await grant.readable(), grant.allowed),
-    );
+    await probeUnder(ctx, grant, { id });
     await ctx.db.transaction((tx) =>
       ctx.authorizer.writeEdges(tx, remove ? [] : [edge], remove ? [edge] : []),
     );
@@ -74,9 +101,7 @@ export function addAuditNote(ctx: ServiceContext, id: string, note: string) {
       note,
     );
     if (!event) {
-      grant.refuseUnless(
-        await probeTask(ctx.db, ctx.principal.accountId, { id }, await grant.readable(), grant.allowed),
-      );
+      await probeUnder(ctx, grant, { id });
       throw new NotFoundError();
     }
     return toTaskEventView(event);

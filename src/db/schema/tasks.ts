@@ -14,6 +14,7 @@ import {
 } from "drizzle-orm/pg-core";
 import { stateIn, stateText } from "../../lifecycle/lifecycle-sql.ts";
 import {
+  initialState,
   leasableStates,
   taskState as S,
   stepStatus,
@@ -38,7 +39,7 @@ export const tasks = pgTable(
       .references(() => agents.id),
     type: text("type").notNull(),
     name: text("name"),
-    state: taskState("state").notNull().default(S.submitted),
+    state: taskState("state").notNull().default(initialState),
     priority: integer("priority").notNull().default(0),
     input: jsonb("input"),
     metadata: jsonb("metadata").$type<Record<string, unknown>>().notNull().default({}),
