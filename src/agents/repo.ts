@@ -2,20 +2,14 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
+import { columnList, type RowOf } from "../db/rows.ts";
+import { agents } from "../db/schema/agents.ts";
 import { nonTerminalStates } from "../lifecycle/task-lifecycle.ts";
 
-export type AgentRecord = {
-  id: string;
-  account_id: string;
-  name: string;
-  description: string | null;
-  metadata: Record<string, unknown>;
-  creator_user_id: string | null;
-  creator_service_account_id: string | null;
-  created_at: Date;
-};
+/** An agents row as SQL returns it, typed from the drizzle table. */
+export type AgentRecord = RowOf<typeof agents>;
 
-const columns = sql`id, account_id, name, description, metadata, creator_user_id, creator_service_account_id, created_at`;
+const columns = columnList(agents);
 
 export interface NewAgent {
   id: string;

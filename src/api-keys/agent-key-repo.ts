@@ -2,18 +2,28 @@
 // One statement per function; each checks the caller's permission on the agent in its WHERE.
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
+import { columnList, type RowOf } from "../db/rows.ts";
+import { apiKeys } from "../db/schema/api-keys.ts";
 
-export type AgentKeyRecord = {
-  id: string;
-  account_id: string;
+const agentKeyColumns = [
+  "id",
+  "account_id",
+  "agent_id",
+  "created_at",
+  "revoked_at",
+  "creator_user_id",
+  "creator_service_account_id",
+] as const;
+
+/**
+ * The api_keys columns an agent key shows (never the secret's hash), typed from the drizzle table;
+ * every statement here selects by agent, so `agent_id` is set.
+ */
+export type AgentKeyRecord = Pick<RowOf<typeof apiKeys>, (typeof agentKeyColumns)[number]> & {
   agent_id: string;
-  created_at: Date;
-  revoked_at: Date | null;
-  creator_user_id: string | null;
-  creator_service_account_id: string | null;
 };
 
-const columns = sql`id, account_id, agent_id, created_at, revoked_at, creator_user_id, creator_service_account_id`;
+const columns = columnList(apiKeys, { only: agentKeyColumns });
 const agentAllows = (accountId: string, agentId: string, allowed: SQL) =>
   sql`EXISTS (SELECT 1 FROM agents WHERE agents.id = ${agentId} AND agents.account_id = ${accountId} AND ${allowed})`;
 

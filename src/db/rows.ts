@@ -16,13 +16,20 @@ export type RowOf<T extends Table> = {
   [K in keyof Columns<T> as Columns<T>[K]["_"]["name"]]: ValueOf<Columns<T>[K]>;
 };
 
-/** Every column of the table, in declaration order, as a select list. */
-export function columnList(table: Table): SQL {
-  return sql.raw(
-    Object.values(getTableColumns(table))
-      .map((column) => column.name)
-      .join(", "),
-  );
+type ColumnName<T extends Table> = keyof RowOf<T> & string;
+
+/**
+ * The table's columns in declaration order as a select list: all of them, or `only` those, each
+ * qualified by `alias` when the statement joins.
+ */
+export function columnList<T extends Table>(
+  table: T,
+  options: { only?: readonly ColumnName<T>[]; alias?: string } = {},
+): SQL {
+  const names = Object.values(getTableColumns(table))
+    .map((column) => column.name)
+    .filter((name) => options.only === undefined || options.only.includes(name as ColumnName<T>));
+  return sql.raw(names.map((name) => (options.alias ? `${options.alias}.${name}` : name)).join(", "));
 }
 
 /** Decodes the columns the driver hands over as text (int8 in number mode); other keys pass through. */

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createAgentKey, deleteAgentKey, listKeysOfAgent } from "../api-keys/agent-keys.ts";
+import { apiKeys } from "../db/schema/api-keys.ts";
 import { bearerSecurity, errorResponses, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
+import { rowSchema } from "./row-schema.ts";
 import {
   agentIdParam,
   createdBy,
@@ -13,17 +15,16 @@ import {
   toPageRequest,
 } from "./schemas.ts";
 
-const agentKey = z
-  .object({
-    id: z.string(),
+const keyRow = rowSchema(apiKeys);
+export const agentKey = keyRow
+  .pick({ id: true, created_at: true, revoked_at: true })
+  .extend({
     agent_id: z.string(),
-    principal: z.object({ type: z.literal("service_account"), id: z.string() }),
+    principal: z.object({ type: z.literal("service_account"), id: keyRow.shape.principal_id }),
     created_by: createdBy,
-    created_at: z.iso.datetime(),
-    revoked_at: z.iso.datetime().nullable(),
   })
   .openapi("AgentKey");
-const createdAgentKey = agentKey
+export const createdAgentKey = agentKey
   .extend({
     key: z.string().nullable().openapi({
       description: "The plaintext key, shown once; null when an Idempotency-Key replays the create.",

@@ -6,9 +6,11 @@ import {
   getAgent,
   listVisibleAgents,
 } from "../agents/service.ts";
+import { agents } from "../db/schema/agents.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import { grantRoutes } from "./grant-routes.ts";
+import { rowSchema } from "./row-schema.ts";
 import {
   agentIdParam,
   createdBy,
@@ -22,15 +24,9 @@ import {
   toPageRequest,
 } from "./schemas.ts";
 
-const agent = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string().nullable(),
-    metadata: z.record(z.string(), z.unknown()),
-    created_by: createdBy,
-    created_at: z.iso.datetime(),
-  })
+export const agent = rowSchema(agents)
+  .pick({ id: true, name: true, description: true, created_at: true })
+  .extend({ metadata: z.record(z.string(), z.unknown()), created_by: createdBy })
   .openapi("Agent");
 
 const createAgentBody = z

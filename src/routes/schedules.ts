@@ -1,9 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { schedules } from "../db/schema/schedules.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import { overlapPolicies } from "../lifecycle/schedule-overlap.ts";
 import { triggerSchedule, updateSchedule } from "../schedules/edit.ts";
 import { createSchedule, deleteSchedule, getSchedule, listSchedulesOfAgent } from "../schedules/service.ts";
+import { rowSchema } from "./row-schema.ts";
 import {
   agentIdParam,
   createdBy,
@@ -67,25 +69,32 @@ const updateScheduleBody = z
   .refine((body) => Object.keys(body).length > 0, "Send at least one field to change.")
   .openapi("UpdateSchedule");
 
-const schedule = z
-  .object({
-    id: z.string(),
-    agent_id: z.string(),
-    name: z.string(),
-    cron: z.string(),
-    timezone: z.string(),
-    task: z.object({ type: z.string(), input: z.unknown(), max_attempts: z.number().int() }),
-    overlap: z.enum(overlapPolicies),
-    catchup_window_seconds: z.number().int(),
-    paused: z.boolean(),
-    next_fire_at: z.iso.datetime().nullable().openapi({ description: "Null while paused." }),
-    last_scheduled_for: z.iso.datetime().nullable(),
-    buffered_for: z.iso.datetime().nullable(),
-    last_task_id: z.string().nullable(),
-    missed_fires: z.number().int(),
+const scheduleRow = rowSchema(schedules);
+export const schedule = scheduleRow
+  .pick({
+    id: true,
+    agent_id: true,
+    name: true,
+    cron: true,
+    timezone: true,
+    overlap: true,
+    catchup_window_seconds: true,
+    paused: true,
+    last_scheduled_for: true,
+    buffered_for: true,
+    last_task_id: true,
+    missed_fires: true,
+    created_at: true,
+    updated_at: true,
+  })
+  .extend({
+    task: z.object({
+      type: scheduleRow.shape.task_type,
+      input: scheduleRow.shape.task_input,
+      max_attempts: scheduleRow.shape.task_max_attempts,
+    }),
+    next_fire_at: scheduleRow.shape.next_fire_at.openapi({ description: "Null while paused." }),
     created_by: createdBy,
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
   })
   .openapi("Schedule");
 

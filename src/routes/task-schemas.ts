@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { taskEvents, tasks } from "../db/schema/tasks.ts";
 import { maxBatchCompletions } from "../leases/batch-complete.ts";
 import { a2aStates, taskStates } from "../lifecycle/task-lifecycle.ts";
+import { rowSchema } from "./row-schema.ts";
 import { createdBy, jsonValue } from "./schemas.ts";
 
 export const taskType = z
@@ -10,57 +12,64 @@ export const taskType = z
   .regex(/^[A-Za-z0-9._:/-]+$/, "letters, digits and . _ : / -");
 export const taskName = z.string().min(1).max(200);
 
-export const task = z
-  .object({
-    id: z.string(),
-    agent_id: z.string(),
-    type: z.string(),
-    name: z.string().nullable(),
-    state: z.enum(taskStates),
+const taskRow = rowSchema(tasks);
+const taskEventRow = rowSchema(taskEvents);
+
+export const task = taskRow
+  .pick({
+    id: true,
+    agent_id: true,
+    type: true,
+    name: true,
+    state: true,
+    priority: true,
+    input: true,
+    progress: true,
+    input_request: true,
+    input_response: true,
+    result: true,
+    error: true,
+    cancel_reason: true,
+    attempts: true,
+    max_attempts: true,
+    compensation_attempts: true,
+    redriven_from: true,
+    created_at: true,
+    updated_at: true,
+    finished_at: true,
+  })
+  .extend({
     a2a_state: z.enum(a2aStates),
-    priority: z.number().int(),
-    input: z.unknown(),
     metadata: z.record(z.string(), z.unknown()),
-    progress: z.unknown(),
-    input_request: z.unknown(),
-    input_response: z.unknown(),
-    result: z.unknown(),
-    error: z.unknown(),
-    cancel_reason: z.string().nullable(),
-    attempts: z.number().int(),
-    max_attempts: z.number().int(),
-    compensation_attempts: z.number().int(),
-    redriven_from: z.string().nullable(),
-    schedule_id: z
-      .string()
-      .nullable()
-      .openapi({ description: "The schedule that spawned this run, if any." }),
-    scheduled_for: z.iso
-      .datetime()
-      .nullable()
-      .openapi({ description: "The schedule instant this run is for." }),
+    schedule_id: taskRow.shape.schedule_id.openapi({
+      description: "The schedule that spawned this run, if any.",
+    }),
+    scheduled_for: taskRow.shape.scheduled_for.openapi({
+      description: "The schedule instant this run is for.",
+    }),
     lease: z
-      .object({ worker_id: z.string(), epoch: z.number().int(), expires_at: z.iso.datetime().nullable() })
+      .object({
+        worker_id: z.string(),
+        epoch: taskRow.shape.lease_epoch,
+        expires_at: taskRow.shape.lease_expires_at,
+      })
       .nullable(),
     created_by: createdBy,
-    created_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
-    finished_at: z.iso.datetime().nullable(),
   })
   .openapi("Task");
 
-export const taskEvent = z
-  .object({
-    id: z.number().int(),
-    task_id: z.string(),
-    type: z.string(),
-    from_state: z.enum(taskStates).nullable(),
-    to_state: z.enum(taskStates).nullable(),
-    actor: z.object({ type: z.string(), id: z.string() }),
-    lease_epoch: z.number().int().nullable(),
-    data: z.unknown(),
-    created_at: z.iso.datetime(),
+export const taskEvent = taskEventRow
+  .pick({
+    id: true,
+    task_id: true,
+    type: true,
+    from_state: true,
+    to_state: true,
+    lease_epoch: true,
+    data: true,
+    created_at: true,
   })
+  .extend({ actor: z.object({ type: taskEventRow.shape.actor_type, id: taskEventRow.shape.actor_id }) })
   .openapi("TaskEvent");
 
 export const createTaskBody = z

@@ -4,62 +4,16 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AccessProbe } from "../authz/probe.ts";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
+import { columnList, type RowOf } from "../db/rows.ts";
+import { schedules } from "../db/schema/schedules.ts";
 import type { OverlapPolicy } from "../lifecycle/schedule-overlap.ts";
 
-export type ScheduleRecord = {
-  id: string;
-  account_id: string;
-  agent_id: string;
-  name: string;
-  cron: string;
-  timezone: string;
-  task_type: string;
-  task_input: unknown;
-  task_max_attempts: number;
-  overlap: OverlapPolicy;
-  catchup_window_seconds: number;
-  paused: boolean;
-  next_fire_at: Date | null;
-  last_scheduled_for: Date | null;
-  buffered_for: Date | null;
-  last_task_id: string | null;
-  missed_fires: number;
-  revision: number;
-  creator_user_id: string | null;
-  creator_service_account_id: string | null;
-  created_at: Date;
-  updated_at: Date;
-};
+/** A schedules row as SQL returns it, typed from the drizzle table. */
+export type ScheduleRecord = RowOf<typeof schedules>;
 
-const scheduleColumnNames = [
-  "id",
-  "account_id",
-  "agent_id",
-  "name",
-  "cron",
-  "timezone",
-  "task_type",
-  "task_input",
-  "task_max_attempts",
-  "overlap",
-  "catchup_window_seconds",
-  "paused",
-  "next_fire_at",
-  "last_scheduled_for",
-  "buffered_for",
-  "last_task_id",
-  "missed_fires",
-  "revision",
-  "creator_user_id",
-  "creator_service_account_id",
-  "created_at",
-  "updated_at",
-];
-
-export const scheduleColumns = sql.raw(scheduleColumnNames.join(", "));
+export const scheduleColumns = columnList(schedules);
 /** The same columns, qualified by a table alias. */
-export const scheduleColumnsOf = (alias: string) =>
-  sql.raw(scheduleColumnNames.map((name) => `${alias}.${name}`).join(", "));
+export const scheduleColumnsOf = (alias: string) => columnList(schedules, { alias });
 
 /** The fields a client sets; the rest are the firing job's bookkeeping. */
 export interface ScheduleSettings {

@@ -17,7 +17,7 @@ import { agents } from "./agents.ts";
 
 export const scheduleOverlap = pgEnum("schedule_overlap", overlapPolicies);
 
-const instant = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+const instant = <N extends string>(name: N) => timestamp(name, { withTimezone: true, mode: "date" });
 
 /**
  * A cron expression that spawns tasks under its agent. The firing job plans from a row it read,

@@ -1,14 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createAccount } from "../../accounts/service.ts";
+import { accounts } from "../../db/schema/accounts.ts";
 import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
+import { rowSchema } from "../row-schema.ts";
 import { resourceName } from "../schemas.ts";
 
 const createAccountBody = z.object({ name: resourceName }).strict().openapi("CreateAccount");
-const account = z
-  .object({ id: z.string(), name: z.string(), created_at: z.iso.datetime() })
-  .openapi("Account");
+export const account = rowSchema(accounts).openapi("Account");
 
 export const adminAccountRoutes = createRouter().openapi(
   createRoute({

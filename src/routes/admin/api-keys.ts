@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { issuePrincipalKey, revokePrincipalKey } from "../../api-keys/service.ts";
+import { apiKeys } from "../../db/schema/api-keys.ts";
 import { accountRoles } from "../../db/schema/enums.ts";
 import { ValidationError } from "../../errors/domain-error.ts";
 import { operatorContext } from "../../http/app-env.ts";
 import { adminSecurity, errorResponses, jsonBody, jsonContent } from "../../http/openapi.ts";
 import { createRouter } from "../../http/router.ts";
 import { isId } from "../../lib/ids.ts";
+import { rowSchema } from "../row-schema.ts";
 import { principalRef, resourceId } from "../schemas.ts";
 
 const issueKeyBody = z
@@ -13,14 +15,10 @@ const issueKeyBody = z
   .strict()
   .openapi("IssueApiKey");
 
-const issuedKey = z
-  .object({
-    id: z.string(),
-    account_id: z.string(),
+export const issuedKey = rowSchema(apiKeys)
+  .pick({ id: true, account_id: true, role: true, created_at: true, revoked_at: true })
+  .extend({
     principal: principalRef,
-    role: z.enum(accountRoles),
-    created_at: z.iso.datetime(),
-    revoked_at: z.iso.datetime().nullable(),
     key: z.string().openapi({ description: "The bearer token. Shown only in this response." }),
   })
   .openapi("IssuedApiKey");
