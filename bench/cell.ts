@@ -14,6 +14,22 @@ export interface CellResult {
   drainSeconds: number;
   jobsPerSecond: number;
   loadBefore: number;
+  /** Server-wide WAL written during the drain, per job (the bench runs one system at a time). */
+  walRecordsPerJob: number;
+  walBytesPerJob: number;
+}
+
+async function walTotals(url: string): Promise<{ records: number; bytes: number }> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  try {
+    const { rows } = await session.query<{ records: string; bytes: string }>(
+      "SELECT wal_records::text AS records, wal_bytes::text AS bytes FROM pg_stat_wal",
+    );
+    return { records: Number(rows[0]?.records), bytes: Number(rows[0]?.bytes) };
+  } finally {
+    await session.end();
+  }
 }
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -38,10 +54,12 @@ export async function runCell(
       await session.query("CHECKPOINT");
       await session.end();
       const loadBefore = os.loadavg()[0] ?? 0;
+      const walBefore = await walTotals(database.url);
       const drainStart = process.hrtime.bigint();
       await run.drain(consumers);
       const done = await run.countDone();
       const drainSeconds = seconds(drainStart);
+      const walAfter = await walTotals(database.url);
       if (done !== jobs) throw new Error(`${system.id}: the database records ${done} of ${jobs} jobs done`);
       return {
         system: system.id,
@@ -51,6 +69,8 @@ export async function runCell(
         drainSeconds,
         jobsPerSecond: jobs / drainSeconds,
         loadBefore,
+        walRecordsPerJob: (walAfter.records - walBefore.records) / jobs,
+        walBytesPerJob: (walAfter.bytes - walBefore.bytes) / jobs,
       };
     } finally {
       await run.close();

@@ -18,6 +18,7 @@ export interface RunPlan {
   submitToClaim: { tasks: number; pollMs: number };
   reclaimLeases: number;
   runtime: { jobs: number; consumers: number };
+  workerLatency: { samples: number };
 }
 
 const cells = (mode: Mode, jobs: number, consumers: number[], repetitions: number): CellPlan[] =>
@@ -42,6 +43,7 @@ export const fullPlan: RunPlan = {
   submitToClaim: { tasks: 200, pollMs: 50 },
   reclaimLeases: 10_000,
   runtime: { jobs: 1_000, consumers: 16 },
+  workerLatency: { samples: 200 },
 };
 
 export const quickPlan: RunPlan = {
@@ -54,4 +56,5 @@ export const quickPlan: RunPlan = {
   submitToClaim: { tasks: 50, pollMs: 50 },
   reclaimLeases: 2_000,
   runtime: { jobs: 300, consumers: 8 },
+  workerLatency: { samples: 30 },
 };

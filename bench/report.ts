@@ -3,6 +3,7 @@ import type { CellResult } from "./cell.ts";
 import type { Percentiles } from "./extras/latency.ts";
 import type { ReclaimResult } from "./extras/reclaim.ts";
 import type { StatementCounts } from "./extras/statements.ts";
+import { renderWorkerLatency, type WorkerLatency } from "./extras/worker-latency.ts";
 import type { RuntimeResult } from "./extras/wrangler-dev.ts";
 import type { Mode, RunPlan } from "./plan.ts";
 
@@ -21,6 +22,7 @@ export interface RunReport {
   submitToClaim: Percentiles;
   reclaim: ReclaimResult;
   runtime: RuntimeResult[];
+  workerLatency: WorkerLatency[];
 }
 
 const median = (values: number[]) => {
@@ -72,6 +74,18 @@ function throughputTables(report: RunReport): string[] {
       lines.push(`| ${rate(cell.jobs)} | ${cell.consumers} | ${row.join(" | ")} |`);
     }
     lines.push(
+      "",
+      "WAL written per job during the drain (records · bytes, median over all cells of this mode):",
+      "",
+      systems
+        .map((system) => {
+          const runs = report.cells.filter((cell) => cell.mode === mode && cell.system === system);
+          if (runs.length === 0) return `${report.labels[system]}: —`;
+          const records = median(runs.map((run) => run.walRecordsPerJob));
+          const bytes = median(runs.map((run) => run.walBytesPerJob));
+          return `${report.labels[system]}: ${records.toFixed(1)} · ${Math.round(bytes)} B`;
+        })
+        .join(" · "),
       "",
       "Enqueue rate with each system's bulk API (jobs/s, median over all cells of this mode):",
       "",
@@ -222,5 +236,6 @@ export function renderReport(report: RunReport): string {
         `| ${row.path} | ${row.batched ? "batched" : "unbatched"} | ${rate(row.jobs)} | ${row.consumers} | ${rate(row.jobsPerSecond)} |`,
     ),
     "",
+    ...renderWorkerLatency(report.workerLatency, report.runtime),
   ].join("\n");
 }

@@ -9,6 +9,7 @@ import { startBenchEnvironment } from "./environment.ts";
 import { claimLatency, submitToClaim } from "./extras/latency.ts";
 import { reclaimExpired } from "./extras/reclaim.ts";
 import { countTransitionStatements } from "./extras/statements.ts";
+import { workerLatency } from "./extras/worker-latency.ts";
 import { compareRuntimes } from "./extras/wrangler-dev.ts";
 import { fullPlan, type Mode, quickPlan } from "./plan.ts";
 import { type RunReport, renderReport } from "./report.ts";
@@ -120,6 +121,16 @@ try {
   const reclaim = await reclaimExpired(env, leaseholdTemplate, plan.reclaimLeases);
   log("wrangler dev");
   const runtime = await compareRuntimes(env, leaseholdTemplate, plan.runtime.jobs, plan.runtime.consumers);
+  log("request latency through wrangler dev");
+  const workerLatencies = [];
+  for (const transport of ["websocket", "http"] as const) {
+    workerLatencies.push(
+      await workerLatency(env, leaseholdTemplate, transport, {
+        samples: plan.workerLatency.samples,
+        concurrency: plan.runtime.consumers,
+      }),
+    );
+  }
 
   const cpus = os.cpus();
   const report: RunReport = {
@@ -154,6 +165,7 @@ try {
     submitToClaim: submit,
     reclaim,
     runtime,
+    workerLatency: workerLatencies,
   };
   const markdown = renderReport(report);
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -1,12 +1,11 @@
-// The claim+complete loop through a real `wrangler dev` (workerd, the bundled Worker, a Neon Pool
-// per request over the local bridge), beside the same loop in-process on a shared Neon Pool: the
-// difference is what the Worker runtime and a connection per request cost.
+// The claim+complete loop through a real `wrangler dev` (workerd, the bundled Worker, over the
+// local bridge), on each database transport, beside the same loop in-process on a shared Neon
+// Pool: the difference is what the Worker runtime and the per-request database path cost.
 import pg from "pg";
-import { unstable_startWorker } from "wrangler";
-import { randomHex } from "../../src/lib/crypto.ts";
 import type { BenchEnvironment } from "../environment.ts";
 import { type LeaseholdApp, openLeaseholdApp, provisionWorker } from "../leasehold-app.ts";
 import { drainLeasehold, enqueueLeasehold, httpVerbs } from "../systems/leasehold.ts";
+import { startWorkerServer } from "./worker-server.ts";
 
 export interface RuntimeResult {
   path: string;
@@ -46,10 +45,6 @@ async function loop(
   return jobs / seconds;
 }
 
-// No request log per call, and no fetch of Cloudflare's request metadata (there is no internet).
-process.env.WRANGLER_LOG ??= "warn";
-process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-
 export async function compareRuntimes(
   env: BenchEnvironment,
   template: string,
@@ -79,55 +74,22 @@ export async function compareRuntimes(
       await inProcessDb.drop();
     }
 
-    const database = await env.cloneDatabase(template);
-    const adminToken = `adm_${randomHex(24)}`;
-    const vars = { DATABASE_URL: database.url, DATABASE_WS_PROXY: env.proxyAddress, ADMIN_TOKEN: adminToken };
-    const worker = await unstable_startWorker({
-      config: "wrangler.toml",
-      bindings: {
-        ...Object.fromEntries(
-          Object.entries(vars).map(([name, value]) => [name, { type: "plain_text" as const, value }]),
-        ),
-        // The loop is one key from one address: production's limits would throttle the drain,
-        // which measures the Worker's path, not the limiter (docs/operations.md, rate limits).
-        ...Object.fromEntries(
-          [
-            ["RATE_LIMIT_BY_ADDRESS", "4701"],
-            ["RATE_LIMIT_BY_KEY", "4702"],
-          ].map(([name, namespace]) => [
-            name,
-            { type: "ratelimit" as const, namespace_id: namespace, simple: { limit: 1_000_000, period: 60 } },
-          ]),
-        ),
-      },
-      dev: { server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false },
-    });
-    try {
-      const base = (await worker.url).toString().replace(/\/$/, "");
-      const call = async <T>(method: string, path: string, body?: unknown, token?: string): Promise<T> => {
-        const response = await fetch(`${base}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token ?? adminToken}`,
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    for (const transport of ["websocket", "http"] as const) {
+      const database = await env.cloneDatabase(template);
+      const server = await startWorkerServer(database.url, env.proxyAddress, transport);
+      try {
+        const rate = await loop(server.call, database.url, jobs, consumers, batched);
+        results.push({
+          path: `wrangler dev (workerd), statements over ${transport === "http" ? "Neon HTTP" : "a WebSocket Pool per request"}`,
+          jobs,
+          consumers,
+          batched,
+          jobsPerSecond: rate,
         });
-        const text = await response.text();
-        if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-        return JSON.parse(text) as T;
-      };
-      const rate = await loop(call, database.url, jobs, consumers, batched);
-      results.push({
-        path: "wrangler dev (workerd, Pool per request)",
-        jobs,
-        consumers,
-        batched,
-        jobsPerSecond: rate,
-      });
-    } finally {
-      await worker.dispose();
-      await database.drop();
+      } finally {
+        await server.close();
+        await database.drop();
+      }
     }
   }
   return results;

@@ -37,6 +37,7 @@ export const bindingsSchema = z
   .object({
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/.+/),
     DATABASE_WS_PROXY: proxyAddress.optional(),
+    DATABASE_TRANSPORT: z.enum(["http", "websocket"]).default("http"),
     ADMIN_TOKEN: z.string().min(24),
     ADMIN_TOKEN_NEXT: z.string().min(24).optional(),
     AUTHZ_BACKEND: z.enum(["postgres", "spicedb"]).default("postgres"),
@@ -87,6 +88,8 @@ export type Bindings = z.input<typeof bindingsSchema>;
 export interface Config {
   databaseUrl: string;
   databaseWsProxy: string | undefined;
+  /** How single statements travel: Neon's HTTP query path, or the per-request WebSocket Pool. */
+  databaseTransport: "http" | "websocket";
   adminToken: string;
   /** The rotation's incoming token (ADMIN_TOKEN_NEXT), accepted beside adminToken while set. */
   adminTokenNext: string | undefined;
@@ -118,6 +121,7 @@ export function parseBindings(env: unknown): Config {
   return {
     databaseUrl: b.DATABASE_URL,
     databaseWsProxy: b.DATABASE_WS_PROXY,
+    databaseTransport: b.DATABASE_TRANSPORT,
     adminToken: b.ADMIN_TOKEN,
     adminTokenNext: b.ADMIN_TOKEN_NEXT,
     authzBackend: b.AUTHZ_BACKEND,

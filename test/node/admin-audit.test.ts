@@ -150,18 +150,13 @@ describe("admin tokens and the audit trail", () => {
     const lines: string[] = [];
     const app = createApp({
       logSink: (line) => lines.push(line),
-      openDatabase: (settings, onError) => {
-        const handle = openDatabase(settings, onError);
-        const query = handle.pool.query.bind(handle.pool) as (...args: unknown[]) => Promise<unknown>;
-        (handle.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-          const first = args[0] as string | { text?: string };
-          const text = typeof first === "string" ? first : String(first.text);
-          if (text.includes("admin_audit_events"))
-            return Promise.reject(new Error("audit table unavailable"));
-          return query(...args);
-        };
-        return handle;
-      },
+      openDatabase: (settings, onError) =>
+        openDatabase(settings, onError, {
+          statement: ({ text }) => {
+            if (text.includes("admin_audit_events")) throw new Error("audit table unavailable");
+            return undefined;
+          },
+        }),
     });
     const client = createTestClient(app, testApp.client.env);
     const response = await client.request<{ id: string }>("POST", "/v1/admin/accounts", {

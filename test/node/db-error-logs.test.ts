@@ -13,8 +13,6 @@ import { callAs, createAgent, createTask, type Json } from "../support/task-fact
 import { useTestApp } from "../support/test-app.ts";
 import { createTestClient } from "../support/test-client.ts";
 
-type Query = (...args: unknown[]) => Promise<unknown>;
-
 describe("database errors in logs", () => {
   const testApp = useTestApp();
   const marker = `secret-${randomHex(8)}`;
@@ -27,15 +25,11 @@ describe("database errors in logs", () => {
   function appFailingOn(failing: string, lines: string[]) {
     return createApp({
       logSink: (line) => lines.push(line),
-      openDatabase: (settings, onError) => {
-        const handle = openDatabase(settings, onError);
-        const query = handle.pool.query.bind(handle.pool) as unknown as Query;
-        (handle.pool as unknown as { query: Query }).query = (config, values, ...rest) =>
-          JSON.stringify(values ?? []).includes(marker)
-            ? query(failing, [marker])
-            : query(config, values, ...rest);
-        return handle;
-      },
+      openDatabase: (settings, onError) =>
+        openDatabase(settings, onError, {
+          statement: ({ params }) =>
+            JSON.stringify(params).includes(marker) ? { text: failing, params: [marker] } : undefined,
+        }),
     });
   }
 
@@ -58,7 +52,7 @@ describe("database errors in logs", () => {
     const failed = entries.find((entry) => entry.event === "request.failed");
     expect(failed).toMatchObject({
       error_name: "DrizzleQueryError",
-      cause: { error_name: "DatabaseError", error_code: "22P02", db_severity: "ERROR" },
+      cause: { error_name: "NeonDbError", error_code: "22P02", db_severity: "ERROR" },
     });
     expect(failed?.error_message).toBeUndefined();
     expect(failed?.stack).toMatch(/^at /);
@@ -76,7 +70,7 @@ describe("database errors in logs", () => {
     expect(response.body.code).toBe("db_unavailable");
     expect(entries.find((entry) => entry.event === "dependency.unavailable")).toMatchObject({
       error_name: "DrizzleQueryError",
-      cause: { error_name: "DatabaseError", error_code: "57P01" },
+      cause: { error_name: "NeonDbError", error_code: "57P01" },
     });
     const logged = lines.join("\n");
     expect(logged).not.toContain(marker);
@@ -94,7 +88,7 @@ describe("database errors in logs", () => {
       const error = await handle.db.execute(sql`SELECT ${marker}::int`).catch((e: unknown) => e);
       const summary = summarizeError(error);
       lines.push(summary);
-      expect(summary).toBe("DrizzleQueryError <- DatabaseError 22P02");
+      expect(summary).toBe("DrizzleQueryError <- NeonDbError 22P02");
       expect(summarizeError(new Error("SpiceDB answered 503"))).toBe("Error: SpiceDB answered 503");
     } finally {
       await handle.close();

@@ -18,6 +18,20 @@ import { callAs, createAgent, createTask } from "../support/task-factories.ts";
 import { useTestApp } from "../support/test-app.ts";
 import { createTestDatabase } from "../support/test-database.ts";
 
+type Session = Awaited<ReturnType<typeof connectSession>>;
+
+/** Ends every other session of the database and waits until the server has let them go. */
+async function endOtherSessions(admin: Session, database: string) {
+  const others = `FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`;
+  await admin.query(`SELECT pg_terminate_backend(pid) ${others}`, [database]);
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const { rows } = await admin.query(`SELECT count(*)::int AS n ${others}`, [database]);
+    if (rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("the database's other sessions did not end");
+}
+
 describe("statement and idle timeouts on the Worker's role", () => {
   const testApp = useTestApp();
 
@@ -45,13 +59,17 @@ describe("statement and idle timeouts on the Worker's role", () => {
     const owner = await createAccountWithPrincipal(testApp.client);
     const taskId = await createTask(testApp.client, owner, await createAgent(testApp.client, owner));
     const admin = await connectSession(testApp.database.url, testApp.database.proxy);
-    const holder = await connectSession(testApp.database.url, testApp.database.proxy);
+    let holder: Session | undefined;
     try {
       await applyRoleTimeouts(
         admin,
         { statementTimeout: "1s", idleInTransactionSessionTimeout: "15s" },
         { database: testApp.database.name },
       );
+      // A role's settings apply to sessions that start after them; the bridge's warm HTTP
+      // connections (like Neon's pooled ones) started before, so they are ended here.
+      await endOtherSessions(admin, testApp.database.name);
+      holder = await connectSession(testApp.database.url, testApp.database.proxy);
       expect((await showTimeouts(testApp.database.url)).statementTimeout).toBe("1s");
       await holder.query("SET idle_in_transaction_session_timeout = 0");
       await holder.query("BEGIN");
@@ -68,8 +86,9 @@ describe("statement and idle timeouts on the Worker's role", () => {
       const task = await callAs(testApp.client, owner)("GET", `/v1/tasks/${taskId}`);
       expect(task.body.state).toBe("submitted");
     } finally {
-      await holder.end().catch(() => {});
+      await holder?.end().catch(() => {});
       await admin.query(`ALTER ROLE CURRENT_USER IN DATABASE ${testApp.database.name} RESET ALL`);
+      await endOtherSessions(admin, testApp.database.name);
       await admin.end();
     }
   });

@@ -67,41 +67,23 @@ describe("schedule failure discipline", () => {
     const client = createTestClient(
       createApp({
         logSink: () => {},
-        openDatabase: (settings, onPoolError) => {
-          const handle = openDatabase(settings, onPoolError);
-          const pool = handle.pool as unknown as Queryable;
-          const query = pool.query.bind(pool);
-          pool.query = (...args: unknown[]) => {
-            if (!committed) return query(...args);
-            refusedAfterCommit++;
-            return Promise.reject(new Error("injected: connection lost after commit"));
-          };
-          const watchForCommit = (connection: Queryable) => {
-            const clientQuery = connection.query.bind(connection);
-            connection.query = (...queryArgs: unknown[]) => {
-              const first = queryArgs[0] as string | { text?: string };
-              const text = typeof first === "string" ? first : first?.text;
-              if (/^\s*commit/i.test(text ?? "")) committed = true;
-              return clientQuery(...queryArgs);
-            };
-          };
-          const connect = pool.connect.bind(pool);
-          // pg-pool's own query() connects with a callback; transactions await a promise.
-          pool.connect = (...args: unknown[]) => {
-            const callback = args[0];
-            if (typeof callback !== "function") {
-              return (connect() as Promise<Queryable>).then((connection) => {
-                watchForCommit(connection);
-                return connection;
-              });
-            }
-            return connect((error: unknown, connection: Queryable | undefined, release: unknown) => {
-              if (connection) watchForCommit(connection);
-              callback(error, connection, release);
-            });
-          };
-          return handle;
-        },
+        openDatabase: (settings, onPoolError) =>
+          openDatabase(settings, onPoolError, {
+            statement: () => {
+              if (!committed) return undefined;
+              refusedAfterCommit++;
+              throw new Error("injected: connection lost after commit");
+            },
+            connection: (connection) => {
+              const query = (connection as unknown as Queryable).query.bind(connection);
+              (connection as unknown as Queryable).query = (...queryArgs: unknown[]) => {
+                const first = queryArgs[0] as string | { text?: string };
+                const text = typeof first === "string" ? first : first?.text;
+                if (/^\s*commit/i.test(text ?? "")) committed = true;
+                return query(...queryArgs);
+              };
+            },
+          }),
       }),
       { ...testApp.client.env, FGAC_AGENTS: "shadow" },
     );

@@ -12,20 +12,10 @@ export function countingDatabase(): {
   const statements: string[] = [];
   return {
     statements,
-    openDatabase: (settings, onError) => {
-      const handle = openDatabase(settings, onError);
-      const query = handle.pool.query.bind(handle.pool) as (...args: unknown[]) => unknown;
-      (handle.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-        const first = args[0];
-        statements.push(typeof first === "string" ? first : String((first as { text?: string }).text));
-        return query(...args);
-      };
-      const connect = handle.pool.connect.bind(handle.pool) as (...args: unknown[]) => unknown;
-      (handle.pool as unknown as { connect: unknown }).connect = (...args: unknown[]) => {
-        if (args.length === 0) statements.push("(dedicated connection)");
-        return connect(...args);
-      };
-      return handle;
-    },
+    openDatabase: (settings, onError) =>
+      openDatabase(settings, onError, {
+        statement: ({ text }) => void statements.push(text),
+        connection: () => void statements.push("(dedicated connection)"),
+      }),
   };
 }

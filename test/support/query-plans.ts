@@ -110,18 +110,7 @@ export interface CapturedStatement {
 /** App overrides that record every statement the app sends, with its parameters. */
 export function capturingStatements(into: CapturedStatement[]): AppOverrides {
   return {
-    openDatabase: (settings, onError) => {
-      const handle = openDatabase(settings, onError);
-      const query = handle.pool.query.bind(handle.pool) as (...args: unknown[]) => unknown;
-      (handle.pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-        const first = args[0] as string | { text?: string; values?: unknown[] };
-        const text = typeof first === "string" ? first : String(first.text);
-        const params =
-          (Array.isArray(args[1]) ? args[1] : typeof first === "object" ? first.values : []) ?? [];
-        into.push({ text, params: params as unknown[] });
-        return query(...args);
-      };
-      return handle;
-    },
+    openDatabase: (settings, onError) =>
+      openDatabase(settings, onError, { statement: (statement) => void into.push(statement) }),
   };
 }
