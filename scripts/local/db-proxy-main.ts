@@ -1,4 +1,4 @@
-// Runs the WebSocket-to-TCP bridge as its own process: `db-proxy-main.ts <host> <port>`.
+// Runs the local bridge (WebSocket and `/sql`) as its own process: `db-proxy-main.ts <host> <port>`.
 // Prints `{"port":N}` once listening; exits when its parent closes stdin.
 import { startDbProxy } from "./db-proxy.ts";
 

@@ -1,4 +1,4 @@
-// Runs the WebSocket-to-TCP bridge as a child process of its own, so its work does not compete
+// Runs the local bridge (WebSocket and `/sql`) as a child process of its own, so its work does not compete
 // with the caller's event loop (tests, benchmarks).
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
