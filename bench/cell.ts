@@ -19,17 +19,45 @@ export interface CellResult {
   walBytesPerJob: number;
 }
 
-async function walTotals(url: string): Promise<{ records: number; bytes: number }> {
+async function onSession<T>(url: string, run: (session: pg.Client) => Promise<T>): Promise<T> {
   const session = new pg.Client({ connectionString: url });
   await session.connect();
   try {
-    const { rows } = await session.query<{ records: string; bytes: string }>(
-      "SELECT wal_records::text AS records, wal_bytes::text AS bytes FROM pg_stat_wal",
-    );
-    return { records: Number(rows[0]?.records), bytes: Number(rows[0]?.bytes) };
+    return await run(session);
   } finally {
     await session.end();
   }
+}
+
+const walPosition = (url: string) =>
+  onSession(
+    url,
+    async (s) =>
+      (await s.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn as string,
+  );
+
+/**
+ * The WAL between two positions, server-wide (one system runs at a time), read from the WAL
+ * itself with pg_walinspect; NaN where the extension cannot be created (a managed server).
+ */
+async function walBetween(
+  url: string,
+  from: string,
+  to: string,
+): Promise<{ records: number; bytes: number }> {
+  return onSession(url, async (s) => {
+    try {
+      await s.query("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
+      const { rows } = await s.query<{ records: string; bytes: string }>(
+        `SELECT sum(count)::text AS records, pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::text AS bytes
+         FROM pg_get_wal_stats($1::pg_lsn, $2::pg_lsn)`,
+        [from, to],
+      );
+      return { records: Number(rows[0]?.records), bytes: Number(rows[0]?.bytes) };
+    } catch {
+      return { records: Number.NaN, bytes: Number.NaN };
+    }
+  });
 }
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
@@ -54,13 +82,14 @@ export async function runCell(
       await session.query("CHECKPOINT");
       await session.end();
       const loadBefore = os.loadavg()[0] ?? 0;
-      const walBefore = await walTotals(database.url);
+      const walFrom = await walPosition(database.url);
       const drainStart = process.hrtime.bigint();
       await run.drain(consumers);
       const done = await run.countDone();
       const drainSeconds = seconds(drainStart);
-      const walAfter = await walTotals(database.url);
+      const walTo = await walPosition(database.url);
       if (done !== jobs) throw new Error(`${system.id}: the database records ${done} of ${jobs} jobs done`);
+      const wal = await walBetween(database.url, walFrom, walTo);
       return {
         system: system.id,
         jobs,
@@ -69,8 +98,8 @@ export async function runCell(
         drainSeconds,
         jobsPerSecond: jobs / drainSeconds,
         loadBefore,
-        walRecordsPerJob: (walAfter.records - walBefore.records) / jobs,
-        walBytesPerJob: (walAfter.bytes - walBefore.bytes) / jobs,
+        walRecordsPerJob: wal.records / jobs,
+        walBytesPerJob: wal.bytes / jobs,
       };
     } finally {
       await run.close();
