@@ -33,7 +33,8 @@ const walPosition = (url: string) =>
   onSession(
     url,
     async (s) =>
-      (await s.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn as string,
+      (await s.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn")).rows[0]
+        ?.lsn as string,
   );
 
 /**
@@ -47,6 +48,11 @@ async function walBetween(
 ): Promise<{ records: number; bytes: number }> {
   return onSession(url, async (s) => {
     try {
+      // Only flushed WAL can be read; with synchronous_commit off the window's tail may not be.
+      // A synchronous commit of a transaction with an xid flushes everything before it (a
+      // checkpoint would too, but may recycle the window's segments).
+      await s.query("SET synchronous_commit = on");
+      await s.query("SELECT txid_current()");
       await s.query("CREATE EXTENSION IF NOT EXISTS pg_walinspect");
       const { rows } = await s.query<{ records: string; bytes: string }>(
         `SELECT sum(count)::text AS records, pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::text AS bytes

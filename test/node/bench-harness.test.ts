@@ -42,6 +42,10 @@ describe("benchmark harness", () => {
       expect(result).toMatchObject({ system: id, jobs: 150, consumers: 4 });
       expect(result.jobsPerSecond).toBeGreaterThan(0);
       expect(result.enqueuePerSecond).toBeGreaterThan(0);
+      // Read from the WAL between the drain's positions: every system writes at least one
+      // record per job (its completion), and no record is less than 24 bytes.
+      expect(result.walRecordsPerJob).toBeGreaterThanOrEqual(1);
+      expect(result.walBytesPerJob).toBeGreaterThanOrEqual(24 * result.walRecordsPerJob);
     },
     60_000,
   );
