@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import "../test/setup/node-websocket.ts";
+import "../scripts/local/node-websocket.ts";
 import { withDatabase } from "../scripts/local/database-url.ts";
 import { startProxyProcess } from "../scripts/local/db-proxy-process.ts";
 import { startEmbeddedPostgres } from "../scripts/local/embedded-postgres.ts";

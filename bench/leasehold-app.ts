@@ -64,7 +64,7 @@ export function openSharedDatabase(options: LeaseholdAppOptions, statements = { 
 export async function openLeaseholdApp(options: LeaseholdAppOptions): Promise<LeaseholdApp> {
   const statements = { count: 0 };
   const shared = openSharedDatabase(options, statements);
-  const handle = { db: shared.db, pool: shared.pool, close: async () => {} } as unknown as DatabaseHandle;
+  const handle = { db: shared.db, close: async () => {} } satisfies DatabaseHandle;
   const bindings: Record<string, unknown> = {
     DATABASE_URL: options.url,
     DATABASE_WS_PROXY: options.proxyAddress,

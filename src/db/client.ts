@@ -10,8 +10,6 @@ export type Executor = Database | Transaction;
 
 export interface DatabaseHandle {
   db: Database;
-  /** The WebSocket Pool, opened on first use (a transaction, or every statement on that path). */
-  readonly pool: Pool | undefined;
   close(): Promise<void>;
 }
 
@@ -99,9 +97,6 @@ export function openDatabase(
     onDedicatedClient(poolOf(), (client) => drizzle({ client, schema }).transaction(run, config));
   return {
     db,
-    get pool() {
-      return pool;
-    },
     close: () => {
       closing = true;
       return pool?.end() ?? Promise.resolve();

@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
-import "./node-websocket.ts";
+import "../../scripts/local/node-websocket.ts";
 import { connectSession, isLoopback, withDatabase } from "../../scripts/local/database-url.ts";
 import { startProxyProcess } from "../../scripts/local/db-proxy-process.ts";
 import { type RunningPostgres, startEmbeddedPostgres } from "../../scripts/local/embedded-postgres.ts";
