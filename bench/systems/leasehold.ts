@@ -3,8 +3,10 @@
 // the floor the HTTP layers sit on).
 import { sql } from "drizzle-orm";
 import pg from "pg";
-import { Access } from "../../src/authz/access.ts";
+import { knownCaller } from "../../src/auth/caller.ts";
+import { callerContext } from "../../src/auth/context.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
+import { principalSubject } from "../../src/authz/subjects.ts";
 import { configFor } from "../../src/config/bindings.ts";
 import type { Database } from "../../src/db/client.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
@@ -120,24 +122,19 @@ export function httpVerbs(call: LeaseholdApp["call"], worker: WorkerIdentity): L
 export async function serviceContext(app: LeaseholdApp, worker: WorkerIdentity): Promise<ServiceContext> {
   const key = await app.db.execute<{ id: string }>(sql`SELECT id FROM api_keys LIMIT 1`);
   const keyId = key.rows[0]?.id ?? "";
-  const config = configFor(app.bindings);
-  const authorizer = createPostgresAuthorizer();
   const logger = createLogger(() => {});
   const principal = { accountId: worker.accountId, ...worker.principal, role: "member" as const, keyId };
-  return {
-    db: app.db,
-    principal,
-    now: new Date(),
-    config,
-    authorizer,
-    access: new Access(principal, {
-      config,
-      authorizer,
+  return callerContext(
+    {
+      db: () => app.db,
+      now: new Date(),
+      config: configFor(app.bindings),
+      authorizer: createPostgresAuthorizer(),
       metrics: createMetrics(logger, undefined),
       logger,
-      db: () => app.db,
-    }),
-  };
+    },
+    knownCaller(principal, principalSubject(principal).id),
+  );
 }
 
 export function serviceVerbs(ctx: ServiceContext, worker: WorkerIdentity): LeaseholdVerbs {

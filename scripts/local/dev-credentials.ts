@@ -2,7 +2,7 @@
 // .data/demo.json. Both survive restarts so scripts can keep using them.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createAccount } from "../../src/accounts/service.ts";
-import { authenticateToken, issuePrincipalKey } from "../../src/api-keys/service.ts";
+import { authenticateKey, issuePrincipalKey, presentedKey } from "../../src/api-keys/service.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
 import type { Database } from "../../src/db/client.ts";
 import { randomHex } from "../../src/lib/crypto.ts";
@@ -36,7 +36,8 @@ export interface DemoCredentials {
 export async function ensureDemoCredentials(db: Database, file: string): Promise<DemoCredentials> {
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, "utf8")) as DemoCredentials;
-    if (await authenticateToken(db, saved.apiKey)) return saved;
+    const presented = await presentedKey(saved.apiKey);
+    if (presented && (await authenticateKey(db, presented))) return saved;
   }
   const ctx = { db, now: new Date(), authorizer: createPostgresAuthorizer() };
   const account = await createAccount(ctx, { name: "demo" });

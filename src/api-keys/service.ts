@@ -4,10 +4,9 @@ import type { Database } from "../db/client.ts";
 import { foreignKeyViolation, sqlState } from "../db/pg-error.ts";
 import type { AccountRole, PrincipalType } from "../db/schema/enums.ts";
 import { NotFoundError, ValidationError } from "../errors/domain-error.ts";
-import { constantTimeEqual, sha256 } from "../lib/crypto.ts";
+import { constantTimeEqual, sha256, toHex } from "../lib/crypto.ts";
 import { newId } from "../lib/ids.ts";
 import type { OperatorContext } from "../lib/service-context.ts";
-import type { NegativeCache } from "./negative-cache.ts";
 import {
   type ApiKeyRow,
   findAnyApiKey,
@@ -102,26 +101,36 @@ export async function revokePrincipalKey(ctx: OperatorContext, keyId: string): P
 // Compared against when the key id is unknown, so every presented token costs the same work.
 const absentKeyHash = new Uint8Array(32);
 
-/**
- * The principal a bearer token stands for, or undefined for a malformed, unknown or revoked key.
- * A well-formed token that fails is remembered in `rejected` (when given), and answered from there
- * without a database round trip until it expires.
- */
-export async function authenticateToken(
-  db: Database,
-  token: string,
-  rejected?: NegativeCache,
-): Promise<Principal | undefined> {
+/** What a well-formed bearer token presents. `tokenDigest` keys the negative cache and the rate limit. */
+export interface PresentedKey {
+  keyId: string;
+  secretHash: Uint8Array;
+  secretHashHex: string;
+  tokenDigest: string;
+}
+
+/** The key a bearer token names and its secret's digest; undefined for a malformed token. */
+export async function presentedKey(token: string): Promise<PresentedKey | undefined> {
   const parsed = parseToken(token);
-  const tokenDigest = parsed && rejected ? toHex(await sha256(token)) : undefined;
-  if (tokenDigest && rejected?.has(tokenDigest)) return undefined;
-  const presentedHash = await sha256(parsed?.secret ?? token);
-  const row = parsed ? await findUnrevokedApiKey(db, parsed.keyId) : undefined;
-  const matches = constantTimeEqual(presentedHash, row?.secretHash ?? absentKeyHash);
-  if (!row || !matches) {
-    if (tokenDigest) rejected?.add(tokenDigest);
-    return undefined;
-  }
+  if (!parsed) return undefined;
+  const [tokenDigest, secretHash] = await Promise.all([sha256(token), sha256(parsed.secret)]);
+  return {
+    keyId: parsed.keyId,
+    secretHash,
+    secretHashHex: toHex(secretHash),
+    tokenDigest: toHex(tokenDigest),
+  };
+}
+
+/**
+ * The principal a presented key stands for, or undefined for an unknown or revoked key or a wrong
+ * secret, looked up before the verb runs (routes whose verb does not authenticate in its own
+ * statement, see auth/caller.ts).
+ */
+export async function authenticateKey(db: Database, presented: PresentedKey): Promise<Principal | undefined> {
+  const row = await findUnrevokedApiKey(db, presented.keyId);
+  const matches = constantTimeEqual(presented.secretHash, row?.secretHash ?? absentKeyHash);
+  if (!row || !matches) return undefined;
   return {
     accountId: row.accountId,
     type: row.principalType,
@@ -129,8 +138,4 @@ export async function authenticateToken(
     role: row.role,
     keyId: row.id,
   };
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import { type Caller, principalOf } from "../auth/caller.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Config } from "../config/bindings.ts";
 import type { Database } from "../db/client.ts";
@@ -26,7 +27,7 @@ export class Access {
   private readonly observations: Observation[] = [];
 
   constructor(
-    readonly principal: Principal,
+    private readonly caller: Caller,
     private readonly deps: {
       config: Config;
       authorizer: Authorizer;
@@ -41,13 +42,24 @@ export class Access {
     return rolloutFor(this.deps.config, type) !== "off";
   }
 
+  /** The principal once authenticated; the verbs that authenticate in their statement read it after. */
+  private get principal(): Principal {
+    return principalOf(this.caller);
+  }
+
   /**
    * A WHERE fragment: TRUE when the principal may `permission` the object `id` under the flag.
-   * Pass `only` when the statement can only touch those ids (a single-resource request).
+   * Pass `only` when the statement can only touch those ids (a single-resource request). Before
+   * the principal is known, the predicate reads the statement's `caller` CTE.
    */
   async filter(type: ObjectType, permission: string, id: SQL, only?: readonly string[]): Promise<SQL> {
     if (rolloutFor(this.deps.config, type) !== "enforce") return sql`TRUE`;
-    return this.deps.authorizer.predicate(this.principal, type, permission, id, only);
+    const { authorizer } = this.deps;
+    const principal = this.caller.principal;
+    if (!principal && authorizer.statementPredicate) {
+      return authorizer.statementPredicate(this.caller.subject, type, permission, id);
+    }
+    return authorizer.predicate(this.principal, type, permission, id, only);
   }
 
   /**

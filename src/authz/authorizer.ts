@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import type { Budget } from "../cron/budget.ts";
 import type { Database, Executor } from "../db/client.ts";
-import { authzSchema, type ObjectRef, type ObjectType, type Relationship } from "./model.ts";
+import { authzSchema, type EdgeOf, type ObjectRef, type ObjectType, type Relationship } from "./model.ts";
 import {
   claimDueEntries,
   claimLeaseSeconds,
@@ -10,7 +10,12 @@ import {
   recordFailedAttempt,
   releaseEntries,
 } from "./outbox-repo.ts";
-import { deleteObjectsRelationships, deleteRelationship, insertRelationships } from "./repo.ts";
+import {
+  deleteObjectsRelationships,
+  deleteRelationship,
+  insertEdgesFrom,
+  insertRelationships,
+} from "./repo.ts";
 import { permissionPredicate } from "./sql-compiler.ts";
 import { compileLookup, type SubjectLookup } from "./sql-lookup.ts";
 import { type PrincipalRef, principalSubject } from "./subjects.ts";
@@ -51,6 +56,12 @@ export interface Authorizer {
    * the delete's own transaction for the outbox drain.
    */
   deleteRegistered<T>(write: TransactionalDelete<T>, budget?: Budget): Promise<T>;
+  /**
+   * A backend whose edges are rows of the same database: the INSERT (a CTE body) of a create's
+   * edges over the rows of `from`, so a create is one statement with its edges (register,
+   * persist and settle in one; see src/resources/create-path.ts).
+   */
+  edgesInStatement?(from: SQL, edges: EdgeOf<SQL>[]): SQL;
   /** Calls to another service that deregistering one object of `type` costs (0 in the database). */
   deregistrationCost(type: ObjectRef["type"]): number;
   /**
@@ -72,6 +83,12 @@ export interface Authorizer {
     id: SQL,
     only?: readonly string[],
   ): Promise<SQL>;
+  /**
+   * The same predicate for a subject given as SQL: the statement's own `caller` CTE, before the
+   * principal is known (auth/caller.ts). Only a backend whose tuples share the rows' database has
+   * it; with any other, requests look their API key up before the verb runs.
+   */
+  statementPredicate?(subject: { type: SQL; id: SQL }, type: ObjectType, permission: string, id: SQL): SQL;
   /**
    * The reverse of `predicate`, for lists: how to find the resources of `type` the principal may
    * `permission`, from its own edges. Only a backend whose tuples share the rows' database has it;
@@ -117,6 +134,7 @@ export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObject
           }
         }
       }),
+    edgesInStatement: insertEdgesFrom,
     deregistrationCost: () => 0,
     // The same shape as the spicedb backend's: claim in one statement, then each entry's edges
     // and the entry itself go in a transaction of their own.
@@ -150,6 +168,8 @@ export function createPostgresAuthorizer(removeEdges: RemoveEdges = deleteObject
     },
     predicate: async (principal, type, permission, id) =>
       permissionPredicate(authzSchema, type, permission, id, principalSubject(principal)),
+    statementPredicate: (subject, type, permission, id) =>
+      permissionPredicate(authzSchema, type, permission, id, subject),
     lookup: (principal, type, permission) =>
       compileLookup(authzSchema, type, permission, principalSubject(principal)),
   };

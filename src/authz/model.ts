@@ -64,7 +64,38 @@ export const resourcesOf = (edges: Relationship[]): ObjectRef[] => [
   ).values(),
 ];
 
-/** The edges that register a new resource: its account, its owner, and its parent agent. */
+/** An edge whose ids are values of `V`: strings, or SQL expressions (a create's own statement). */
+export interface EdgeOf<V> {
+  resourceType: ObjectType;
+  resourceId: V;
+  relation: string;
+  subject: { type: string | V; id: V };
+}
+
+/**
+ * The edges that register a new resource: its account, its owner, and its parent agent. The one
+ * definition, over values or over SQL (`registrationEdgesSql` in repo.ts writes the latter).
+ */
+export function registrationEdgesOf<V>(resource: {
+  type: ResourceType;
+  id: V;
+  accountId: V;
+  owner: { type: string | V; id: V } | undefined;
+  parentAgentId?: V | undefined;
+}): EdgeOf<V>[] {
+  const edge = (relation: string, subject: { type: string | V; id: V }): EdgeOf<V> => ({
+    resourceType: resource.type,
+    resourceId: resource.id,
+    relation,
+    subject,
+  });
+  return [
+    edge("account", { type: "account", id: resource.accountId }),
+    ...(resource.owner ? [edge("owner", resource.owner)] : []),
+    ...(resource.parentAgentId ? [edge("parent_agent", { type: "agent", id: resource.parentAgentId })] : []),
+  ];
+}
+
 export function registrationEdges(resource: {
   type: ResourceType;
   id: string;
@@ -72,31 +103,7 @@ export function registrationEdges(resource: {
   owner: PrincipalRef | undefined;
   parentAgentId?: string | undefined;
 }): Relationship[] {
-  const edges: Relationship[] = [
-    {
-      resourceType: resource.type,
-      resourceId: resource.id,
-      relation: "account",
-      subject: { type: "account", id: resource.accountId },
-    },
-  ];
-  if (resource.owner) {
-    edges.push({
-      resourceType: resource.type,
-      resourceId: resource.id,
-      relation: "owner",
-      subject: principalSubject(resource.owner),
-    });
-  }
-  if (resource.parentAgentId) {
-    edges.push({
-      resourceType: resource.type,
-      resourceId: resource.id,
-      relation: "parent_agent",
-      subject: { type: "agent", id: resource.parentAgentId },
-    });
-  }
-  return edges;
+  return registrationEdgesOf({ ...resource, owner: resource.owner && principalSubject(resource.owner) });
 }
 
 /** `account#admin@…` or `account#member@…`: what an account's API key says its principal is. */

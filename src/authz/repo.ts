@@ -1,7 +1,7 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/client.ts";
 import { authzRelationships } from "../db/schema/index.ts";
-import type { Relationship } from "./model.ts";
+import type { EdgeOf, Relationship } from "./model.ts";
 
 /** Edges as one JSON parameter for `jsonb_to_recordset`, in the table's column names. */
 export function edgesAsJson(edges: Relationship[]): string {
@@ -14,6 +14,23 @@ export function edgesAsJson(edges: Relationship[]): string {
       subject_id: edge.subject.id,
     })),
   );
+}
+
+/**
+ * A CTE body inserting edges whose ids are SQL over the rows of `from` (one set of edges per
+ * row), for a create that registers its rows in its own statement. Idempotent, as below.
+ */
+export function insertEdgesFrom(from: SQL, edges: EdgeOf<SQL>[]): SQL {
+  const rows = edges.map(
+    (edge) =>
+      sql`(${edge.resourceType}::text, ${edge.resourceId}::text, ${edge.relation}::text,
+        ${edge.subject.type}::text, ${edge.subject.id}::text)`,
+  );
+  return sql`
+    INSERT INTO authz_relationships (resource_type, resource_id, relation, subject_type, subject_id)
+    SELECT e.* FROM ${from} CROSS JOIN LATERAL (VALUES ${sql.join(rows, sql`, `)})
+      AS e(resource_type, resource_id, relation, subject_type, subject_id)
+    ON CONFLICT DO NOTHING`;
 }
 
 /**

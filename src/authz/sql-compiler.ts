@@ -3,12 +3,22 @@
 // Each permission is flattened to the relations it accepts directly plus the arrows it follows,
 // so a check is at most one EXISTS per hop, and the same predicate filters whole lists.
 import { type SQL, sql } from "drizzle-orm";
+import { principalTypes } from "../db/schema/enums.ts";
 import type { AuthzSchema } from "./zed-parser.ts";
 
 export interface SubjectRef {
   type: string;
   id: string;
 }
+
+/** A subject of a check: known values, or SQL expressions (the statement's own caller). */
+export type PredicateSubject = SubjectRef | { type: SQL; id: SQL };
+
+// A subject whose type is an expression may be any principal type.
+const accepts = (subjectTypes: readonly string[], subject: PredicateSubject) =>
+  typeof subject.type === "string"
+    ? subjectTypes.includes(subject.type)
+    : subjectTypes.some((type) => (principalTypes as readonly string[]).includes(type));
 
 /** A permission as the relations it accepts directly and the arrows (relation → names) it follows. */
 export interface Flattened {
@@ -58,7 +68,7 @@ function compile(
   type: string,
   names: Iterable<string>,
   resourceId: SQL,
-  subject: SubjectRef,
+  subject: PredicateSubject,
   depth: number,
 ): SQL | undefined {
   if (depth > maxDepth) throw new Error("authz: schema nests deeper than supported");
@@ -69,7 +79,7 @@ function compile(
   const parts: SQL[] = [];
 
   const directRelations = [...direct].filter((relation) =>
-    definition.relations[relation]?.subjectTypes.includes(subject.type),
+    accepts(definition.relations[relation]?.subjectTypes ?? [], subject),
   );
   if (directRelations.length > 0) {
     parts.push(sql`EXISTS (SELECT 1 FROM authz_relationships ${alias}
@@ -103,7 +113,7 @@ export function permissionPredicate(
   resourceType: string,
   permission: string,
   resourceId: SQL,
-  subject: SubjectRef,
+  subject: PredicateSubject,
 ): SQL {
   return compile(schema, resourceType, [permission], resourceId, subject, 0) ?? sql`FALSE`;
 }

@@ -1,4 +1,3 @@
-import type { Principal } from "../auth/principal.ts";
 import type { Authorizer } from "../authz/authorizer.ts";
 import type { Config } from "../config/bindings.ts";
 import type { Database, DatabaseHandle, DatabaseSettings } from "../db/client.ts";
@@ -21,7 +20,7 @@ export interface RequestDeps {
 
 export type AppEnv = {
   Bindings: Record<string, unknown>;
-  Variables: { requestId: string; deps: RequestDeps; principal: Principal; service: ServiceContext };
+  Variables: { requestId: string; deps: RequestDeps; service: ServiceContext };
 };
 
 /** What tests may replace when building the app; production uses the defaults. */

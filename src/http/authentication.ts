@@ -1,8 +1,12 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { AdminTokenSlot } from "../admin-audit/service.ts";
 import { createNegativeCache, type NegativeCache } from "../api-keys/negative-cache.ts";
-import { authenticateToken } from "../api-keys/service.ts";
-import { Access } from "../authz/access.ts";
+import { keyCallerCte } from "../api-keys/repo.ts";
+import { authenticateKey, presentedKey } from "../api-keys/service.ts";
+import { type Caller, knownCaller, statementCaller } from "../auth/caller.ts";
+import { callerContext } from "../auth/context.ts";
+import { principalSubject } from "../authz/subjects.ts";
 import type { Config } from "../config/bindings.ts";
 import { UnauthenticatedError } from "../errors/domain-error.ts";
 import { secretsEqual } from "../lib/crypto.ts";
@@ -37,36 +41,46 @@ export const requireAdminToken: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * Every other `/v1/*` route: an unrevoked API key, which sets the request's principal, then the
- * per-key rate limit. One `rejected` cache per app, i.e. per isolate.
+ * Marks a route whose verb authenticates the API key inside its own one statement (DESIGN §10,
+ * auth/caller.ts), in the route's `middleware`. Every other route looks the key up first.
+ */
+export const authenticatesInStatement: MiddlewareHandler<AppEnv> = (_c, next) => next();
+
+const inStatement = (c: Context<AppEnv>) =>
+  matchedRoutes(c).some((route) => route.handler === authenticatesInStatement);
+
+/**
+ * Every other `/v1/*` route: an unrevoked API key, which sets the request's principal, after the
+ * per-key rate limit. On a marked route with a backend that checks permissions in SQL, the verb's
+ * statement looks the key up itself; elsewhere it is looked up here. One `rejected` cache per
+ * app, i.e. per isolate.
  */
 export function requireApiKey(rejected: NegativeCache = createNegativeCache()): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.path.startsWith("/v1/admin/")) return next();
     const deps = c.var.deps;
     const token = bearerToken(c.req.header("authorization"));
-    const principal = token ? await authenticateToken(deps.db, token, rejected) : undefined;
-    if (!principal) throw new UnauthenticatedError();
-    await limitByKey(deps, principal.keyId);
-    c.set("principal", principal);
-    const access = new Access(principal, {
-      config: deps.config,
-      authorizer: deps.authorizer,
-      metrics: deps.metrics,
-      logger: deps.logger,
-      db: () => deps.db,
+    const presented = token ? await presentedKey(token) : undefined;
+    if (!presented || rejected.has(presented.tokenDigest)) throw new UnauthenticatedError();
+    // Keyed by the whole token (one per key): a wrong secret for a real key id spends nothing of its limit.
+    await limitByKey(deps, presented.tokenDigest);
+    const refuse = () => rejected.add(presented.tokenDigest);
+    let caller: Caller;
+    if (inStatement(c) && deps.authorizer.statementPredicate) {
+      caller = statementCaller(keyCallerCte(presented.keyId, presented.secretHashHex), refuse);
+    } else {
+      const principal = await authenticateKey(deps.db, presented);
+      if (!principal) {
+        refuse();
+        throw new UnauthenticatedError();
+      }
+      caller = knownCaller(principal, principalSubject(principal).id);
+    }
+    const ctx = callerContext({ ...deps, db: () => deps.db }, caller);
+    deps.afterResponse(async () => {
+      if (caller.principal) await ctx.access.flushShadow();
     });
-    deps.afterResponse(() => access.flushShadow());
-    c.set("service", {
-      get db() {
-        return deps.db;
-      },
-      principal,
-      now: deps.now,
-      config: deps.config,
-      access,
-      authorizer: deps.authorizer,
-    });
+    c.set("service", ctx);
     await next();
   };
 }

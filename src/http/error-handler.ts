@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { authenticated } from "../auth/caller.ts";
+import { errorCatalog } from "../errors/catalog.ts";
 import {
   type DomainError,
   MalformedRequestError,
@@ -31,12 +33,30 @@ function fromHttpException(error: HTTPException): DomainError | undefined {
   }
 }
 
+/**
+ * On a route whose statement authenticates the caller (auth/caller.ts), a refusal raised before
+ * that statement ran (input that fails validation) goes only to a caller whose key holds: the
+ * key is checked first, so a bad key is a 401 whatever else is wrong, as on every other route.
+ */
+async function unlessUnauthenticated(c: Context<AppEnv>, domain: DomainError): Promise<DomainError> {
+  const service = c.var.service;
+  if (!service || service.caller.principal || domain.code === "unauthenticated") return domain;
+  if (errorCatalog[domain.code].status >= 500) return domain;
+  try {
+    await authenticated(service);
+    return domain;
+  } catch (error) {
+    return toDomainError(error) ?? domain;
+  }
+}
+
 export function createErrorHandler(logSink: LogSink | undefined) {
   const fallbackLogger = createLogger(logSink);
-  return (error: Error, c: Context<AppEnv>): Response => {
+  return async (error: Error, c: Context<AppEnv>): Promise<Response> => {
     const requestId = c.var.requestId ?? "unknown";
     const logger: Logger = c.var.deps?.logger ?? fallbackLogger.child({ request_id: requestId });
-    const domain = error instanceof HTTPException ? fromHttpException(error) : toDomainError(error);
+    const raised = error instanceof HTTPException ? fromHttpException(error) : toDomainError(error);
+    const domain = raised && (await unlessUnauthenticated(c, raised));
     if (!domain) {
       logger.log("error", "request.failed", {
         method: c.req.method,

@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
+import { type CallerDb, runAsCaller } from "../auth/caller.ts";
 import { nextStateSql } from "../lifecycle/lifecycle-sql.ts";
 import { decodeTask, type TaskRecord, taskColumns } from "../tasks/record.ts";
-import { fencedStatement } from "./fenced-statement.ts";
+import { fencedParts } from "./fenced-statement.ts";
 
 export interface LeasedCompletion {
   id: string;
@@ -17,8 +17,8 @@ export interface LeasedCompletion {
  * not qualify are left alone and missing from the answer.
  */
 export async function completeLeasedTasks(
-  db: Executor,
-  batch: { accountId: string; items: LeasedCompletion[]; allowed: SQL; actor: { type: string; id: string } },
+  as: CallerDb,
+  batch: { items: LeasedCompletion[]; allowed: SQL },
 ): Promise<TaskRecord[]> {
   const items = JSON.stringify(
     batch.items.map((item) => ({
@@ -28,10 +28,11 @@ export async function completeLeasedTasks(
       result: item.result ?? null,
     })),
   );
-  const result = await db.execute<TaskRecord>(
-    fencedStatement({
+  const { rows } = await runAsCaller<TaskRecord>(
+    as,
+    fencedParts({
       verb: "complete",
-      accountId: batch.accountId,
+      accountId: as.caller.accountId,
       target: {
         source: sql`SELECT * FROM jsonb_to_recordset(${items}::jsonb) AS r(id text, worker_id text, epoch bigint, result jsonb)`,
         columns: sql`source.result`,
@@ -42,9 +43,9 @@ export async function completeLeasedTasks(
         set: sql`state = ${nextStateSql("complete", sql`t.state`)}, result = target.result, finished_at = now(),
                  lease_expires_at = NULL`,
       },
-      event: { actor: batch.actor },
+      event: { actor: as.caller.actor },
       select: sql`${taskColumns} FROM updated`,
     }),
   );
-  return result.rows.map(decodeTask);
+  return rows.map(decodeTask);
 }

@@ -6,7 +6,6 @@ import { DomainError, ValidationError } from "../errors/domain-error.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
 import { assertPayloadSize } from "../tasks/payload-limits.ts";
 import { type TaskView, toTaskView } from "../tasks/record.ts";
-import { actorOf } from "../tasks/service.ts";
 import { completeLeasedTasks } from "./batch-complete-repo.ts";
 import { completeTask } from "./transitions.ts";
 
@@ -40,8 +39,7 @@ export async function completeBatch(ctx: ServiceContext, items: Completion[]) {
   for (const item of items) assertPayloadSize("result", item.result);
   const ids = items.map((item) => item.id);
   const rows = await guard(ctx, { type: "task", permission: "update", ids }, async (grant) => {
-    const completed = await completeLeasedTasks(ctx.db, {
-      accountId: ctx.principal.accountId,
+    const completed = await completeLeasedTasks(ctx, {
       items: items.map((item) => ({
         id: item.id,
         workerId: item.worker_id,
@@ -49,7 +47,6 @@ export async function completeBatch(ctx: ServiceContext, items: Completion[]) {
         result: item.result,
       })),
       allowed: grant.allowed,
-      actor: actorOf(ctx),
     });
     grant.acted(completed.map((row) => row.id));
     return completed;

@@ -3,9 +3,10 @@
 // exist once. Zero rows back means tenant, state, lease or permission did not hold; the caller
 // then asks `refusal.ts` which.
 import { type SQL, sql } from "drizzle-orm";
+import type { CallerStatement } from "../auth/caller.ts";
 import { stateIn } from "../lifecycle/lifecycle-sql.ts";
 import { fromStates, type VerbName } from "../lifecycle/task-lifecycle.ts";
-import { eventInsert } from "../tasks/event-insert.ts";
+import { type EventActor, eventInsert } from "../tasks/event-insert.ts";
 
 /** The caller's lease (owner, epoch), no lease held at all, or the lease not looked at. */
 export type LeaseCondition = { workerId: string; epoch: number } | "unleased" | "any";
@@ -24,7 +25,8 @@ export function leaseClause(lease: LeaseCondition | LeaseColumns): SQL {
 
 export interface FencedStatement {
   verb: VerbName;
-  accountId: string;
+  /** The tenant: a value, or the statement's caller (auth/caller.ts). */
+  accountId: string | SQL;
   /** One task by id, or several from a `source` CTE joined on `source.id` (its columns ride along in `target`). */
   target: { id: string } | { source: SQL; columns: SQL };
   lease: LeaseCondition | LeaseColumns;
@@ -42,12 +44,18 @@ export interface FencedStatement {
   update: { set?: SQL; join?: string };
   /** CTEs after `updated`, which may read it. */
   after?: SQL[];
-  event: { actor: { type: string; id: string }; data?: SQL; when?: SQL };
+  event: { actor: EventActor; data?: SQL; when?: SQL };
   /** What the statement returns, over `updated` (or the `after` CTEs). */
   select: SQL;
 }
 
 export function fencedStatement(f: FencedStatement): SQL {
+  const { ctes, select } = fencedParts(f);
+  return sql`WITH ${sql.join(ctes, sql`, `)} SELECT ${select}`;
+}
+
+/** The same statement as CTEs and a select list, to run as the caller (`runAsCaller`). */
+export function fencedParts(f: FencedStatement): CallerStatement {
   const single = "id" in f.target;
   const target = sql`
     SELECT tasks.id, tasks.state${single ? sql`` : sql`, ${(f.target as { columns: SQL }).columns}`}
@@ -78,5 +86,5 @@ export function fencedStatement(f: FencedStatement): SQL {
     ...(f.after ?? []),
     sql`event AS (${eventInsert({ from: sql`updated`, type: f.verb, actor: f.event.actor, data: f.event.data, where: f.event.when })})`,
   ];
-  return sql`WITH ${sql.join(ctes, sql`, `)} SELECT ${f.select}`;
+  return { ctes, select: f.select };
 }

@@ -1,8 +1,9 @@
 import { type SQL, sql } from "drizzle-orm";
+import { type CallerDb, runAsCaller } from "../auth/caller.ts";
 import type { Executor } from "../db/client.ts";
 import type { TaskState } from "../lifecycle/task-lifecycle.ts";
 import { decodeTask } from "../tasks/record.ts";
-import { fencedStatement } from "./fenced-statement.ts";
+import { fencedParts } from "./fenced-statement.ts";
 import { ttl } from "./repo.ts";
 
 export type HeartbeatRow = { expires_at: Date; epoch: number };
@@ -11,23 +12,24 @@ export type HeartbeatRow = { expires_at: Date; epoch: number };
 const minGap = (seconds: number) => sql`make_interval(secs => ${seconds / 6}::double precision)`;
 
 export interface HeartbeatRequest {
-  accountId: string;
   id: string;
   workerId: string;
   epoch: number;
   leaseSeconds: number;
   progress: unknown;
   allowed: SQL;
-  actor: { type: string; id: string };
 }
 
 /** Extends the caller's live lease to a later expiry; records an event only when progress is sent. */
-export async function extendLease(db: Executor, r: HeartbeatRequest): Promise<HeartbeatRow | undefined> {
+export async function extendLease(as: CallerDb, r: HeartbeatRequest): Promise<HeartbeatRow | undefined> {
   const progress = r.progress === undefined ? null : JSON.stringify(r.progress);
-  const result = await db.execute<{ expires_at: Date; epoch: string }>(
-    fencedStatement({
+  const {
+    rows: [row],
+  } = await runAsCaller<{ expires_at: Date; epoch: string }>(
+    as,
+    fencedParts({
       verb: "heartbeat",
-      accountId: r.accountId,
+      accountId: as.caller.accountId,
       target: { id: r.id },
       lease: { workerId: r.workerId, epoch: r.epoch },
       allowed: r.allowed,
@@ -38,14 +40,13 @@ export async function extendLease(db: Executor, r: HeartbeatRequest): Promise<He
           progress = coalesce(${progress}::jsonb, t.progress)`,
       },
       event: {
-        actor: r.actor,
+        actor: as.caller.actor,
         data: sql`jsonb_build_object('progress', ${progress}::jsonb)`,
         when: sql`${progress}::jsonb IS NOT NULL`,
       },
       select: sql`lease_expires_at AS expires_at, lease_epoch AS epoch FROM updated`,
     }),
   );
-  const row = result.rows[0];
   return row && { expires_at: row.expires_at, epoch: Number(row.epoch) };
 }
 

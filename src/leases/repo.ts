@@ -1,7 +1,9 @@
 // Lease statements. Each is one SQL statement; the database clock decides expiry, and a lease
 // whose expiry equals now() is expired.
 import { type SQL, sql } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
+import { agentProbe } from "../agents/repo.ts";
+import { type CallerDb, type CallerStatement, runAsCaller } from "../auth/caller.ts";
+import type { AccessProbe } from "../authz/probe.ts";
 import { nextStateSql, stateIn, stateSql, stepStatusSql } from "../lifecycle/lifecycle-sql.ts";
 import { leasableStates, taskState } from "../lifecycle/task-lifecycle.ts";
 import { eventInsert } from "../tasks/event-insert.ts";
@@ -13,7 +15,6 @@ export type CompensationStep = { seq: number; kind: string; target: string; payl
 export interface LeaseGrant {
   workerId: string;
   leaseSeconds: number;
-  actor: { type: string; id: string };
 }
 
 /** A lease TTL in whole seconds as an SQL interval, added to the database clock. */
@@ -40,27 +41,38 @@ const pendingSteps = sql`(SELECT jsonb_agg(jsonb_build_object('seq', c.seq, 'kin
     'payload', c.payload) ORDER BY c.seq DESC) FROM task_compensations c
   WHERE c.task_id = granted.id AND c.status = ${stepStatusSql.pending})`;
 
-function grantAndRecord(chosen: SQL, grant: LeaseGrant, order: SQL, withSteps = true) {
-  return sql`
-    ${chosen}, granted AS (
-      UPDATE tasks AS t SET ${grantSet(grant)} FROM chosen
-      WHERE t.id = chosen.id AND t.id = ANY (ARRAY(SELECT id FROM chosen))
-      RETURNING t.*, chosen.state AS previous_state
-    ), events AS (${eventInsert({
-      from: sql`granted`,
-      type: "claim",
-      actor: grant.actor,
-      data: sql`jsonb_build_object('worker_id', lease_owner, 'expires_at', lease_expires_at)`,
-    })})
-    SELECT ${taskColumns}, ${withSteps ? sql`CASE WHEN state = ${compensating} THEN ${pendingSteps} END` : sql`NULL`} AS compensations
-    FROM granted ORDER BY ${order}`;
+/** `chosen` (CTEs ending in `chosen (id, state)`) leased to the caller, with a `claim` event each. */
+function grantAndRecord(
+  as: CallerDb,
+  chosen: SQL[],
+  grant: LeaseGrant,
+  order: SQL,
+  withSteps = true,
+): CallerStatement {
+  const steps = withSteps ? sql`CASE WHEN state = ${compensating} THEN ${pendingSteps} END` : sql`NULL`;
+  return {
+    ctes: [
+      ...chosen,
+      sql`granted AS (
+        UPDATE tasks AS t SET ${grantSet(grant)} FROM chosen
+        WHERE t.id = chosen.id AND t.id = ANY (ARRAY(SELECT id FROM chosen))
+        RETURNING t.*, chosen.state AS previous_state)`,
+      sql`events AS (${eventInsert({
+        from: sql`granted`,
+        type: "claim",
+        actor: as.caller.actor,
+        data: sql`jsonb_build_object('worker_id', lease_owner, 'expires_at', lease_expires_at)`,
+      })})`,
+    ],
+    select: sql`${taskColumns}, ${steps} AS compensations FROM granted`,
+    order,
+  };
 }
 
 /** At most this many tasks per claim (DESIGN §10). */
 export const maxClaimBatch = 100;
 
 export interface ClaimRequest extends LeaseGrant {
-  accountId: string;
   agentId: string;
   maxTasks: number;
   types: string[] | undefined;
@@ -68,7 +80,12 @@ export interface ClaimRequest extends LeaseGrant {
   compensation: boolean;
   /** The caller's execute permission on the agent, over `agents.id`. */
   allowedOnAgent: SQL;
+  /** Its read permission, for the probe of an empty answer. */
+  readableAgent: SQL;
 }
+
+/** A claim's tasks, or (none granted) whether the agent is there for the caller to see and use. */
+export type ClaimResult = { tasks: GrantedTask[]; agent: AccessProbe | undefined };
 
 /**
  * Grants up to maxTasks claimable tasks of one agent: fresh work by priority then age, expired
@@ -79,7 +96,8 @@ export interface ClaimRequest extends LeaseGrant {
  * permission once: PostgreSQL plans a claim on every call (a new connection per request), and
  * each extra copy of the permission predicate multiplied that planning time.
  */
-export async function claimTasks(db: Executor, r: ClaimRequest): Promise<GrantedTask[]> {
+export async function claimTasks(as: CallerDb, r: ClaimRequest): Promise<ClaimResult> {
+  const accountId = as.caller.accountId;
   const types = r.types?.length
     ? sql`AND t.type IN (${sql.join(
         r.types.map((type) => sql`${type}`),
@@ -92,7 +110,7 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
     throw new RangeError("maxTasks out of range");
   }
   const limit = sql.raw(String(r.maxTasks));
-  const scope = sql`t.agent_id = (SELECT id FROM agent) AND t.account_id = ${r.accountId}`;
+  const scope = sql`t.agent_id = (SELECT id FROM agent) AND t.account_id = ${accountId}`;
   const candidates: [string, SQL][] = [];
   if (r.work) {
     candidates.push([
@@ -124,43 +142,43 @@ export async function claimTasks(db: Executor, r: ClaimRequest): Promise<Granted
       ORDER BY t.priority DESC NULLS LAST, t.id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
     ]);
   }
-  const chosen = sql`
-    WITH agent AS MATERIALIZED (
-      SELECT id FROM agents WHERE id = ${r.agentId} AND account_id = ${r.accountId} AND ${r.allowedOnAgent}
-    ), ${sql.join(
-      candidates.map(([name, query]) => sql`${sql.raw(name)} AS (${query})`),
-      sql`, `,
-    )}, chosen AS (
+  const chosen = [
+    sql`agent AS MATERIALIZED (
+      SELECT id FROM agents WHERE id = ${r.agentId} AND account_id = ${accountId} AND ${r.allowedOnAgent})`,
+    ...candidates.map(([name, query]) => sql`${sql.raw(name)} AS (${query})`),
+    sql`chosen AS (
       SELECT id, state FROM (${sql.join(
         candidates.map(([name]) => sql`SELECT * FROM ${sql.raw(name)}`),
         sql` UNION ALL `,
       )}) candidates
-      ORDER BY priority DESC, id LIMIT ${limit}
-    )`;
-  const result = await db.execute<GrantedTask>(
-    grantAndRecord(chosen, r, sql`priority DESC, id`, r.compensation),
-  );
-  return result.rows.map(decodeTask);
+      ORDER BY priority DESC, id LIMIT ${limit})`,
+  ];
+  const { rows, probe } = await runAsCaller<GrantedTask, AccessProbe>(as, {
+    ...grantAndRecord(as, chosen, r, sql`priority DESC, id`, r.compensation),
+    probe: agentProbe(accountId, r.agentId, r.readableAgent, r.allowedOnAgent),
+  });
+  return { tasks: rows.map(decodeTask), agent: probe };
 }
 
 /** Grants the lease on one task if nobody holds a live one and attempts remain. */
 export async function acquireTask(
-  db: Executor,
-  accountId: string,
+  as: CallerDb,
   id: string,
   allowed: SQL,
   grant: LeaseGrant,
 ): Promise<GrantedTask | undefined> {
   const chosen = sql`
-    WITH chosen AS (
+    chosen AS (
       SELECT id, state FROM tasks
-      WHERE id = ${id} AND account_id = ${accountId} AND ${allowed}
+      WHERE id = ${id} AND account_id = ${as.caller.accountId} AND ${allowed}
         AND (state = ${submitted}
           OR (state = ${working} AND (lease_owner IS NULL OR lease_expires_at <= now()) AND attempts < max_attempts)
           OR (state = ${compensating} AND (lease_owner IS NULL OR lease_expires_at <= now())
               AND compensation_attempts < max_attempts))
       FOR UPDATE
     )`;
-  const result = await db.execute<GrantedTask>(grantAndRecord(chosen, grant, sql`id`));
-  return result.rows[0] && decodeTask(result.rows[0]);
+  const {
+    rows: [row],
+  } = await runAsCaller<GrantedTask>(as, grantAndRecord(as, [chosen], grant, sql`id`));
+  return row && decodeTask(row);
 }

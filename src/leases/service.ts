@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import { probeAgent } from "../agents/repo.ts";
 import { guard } from "../authz/guard.ts";
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from "../errors/domain-error.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
@@ -55,8 +54,7 @@ export function claim(ctx: ServiceContext, input: ClaimInput) {
   const purposes = input.purposes ?? ["work"];
   const need = { type: "agent", permission: "execute", ids: [input.agent_id] } as const;
   return guard(ctx, need, async (grant) => {
-    const rows = await claimTasks(ctx.db, {
-      accountId: ctx.principal.accountId,
+    const { tasks, agent } = await claimTasks(ctx, {
       agentId: input.agent_id,
       workerId: input.worker_id,
       leaseSeconds: leaseSeconds(ctx, input.lease_seconds),
@@ -65,24 +63,18 @@ export function claim(ctx: ServiceContext, input: ClaimInput) {
       work: purposes.includes("work"),
       compensation: purposes.includes("compensation"),
       allowedOnAgent: grant.allowed,
-      actor: actorOf(ctx),
+      readableAgent: await grant.readable(),
     });
-    if (rows.length === 0) {
-      const readable = await grant.readable();
-      grant.refuseUnless(
-        await probeAgent(ctx.db, ctx.principal.accountId, input.agent_id, readable, grant.allowed),
-      );
-    }
-    return { items: rows.map(granted) };
+    if (tasks.length === 0) grant.refuseUnless(agent);
+    return { items: tasks.map(granted) };
   });
 }
 
 export function acquire(ctx: ServiceContext, id: string, workerId: string, seconds: number | undefined) {
   return guard(ctx, { type: "task", permission: "update", ids: [id] }, async (grant) => {
-    const row = await acquireTask(ctx.db, ctx.principal.accountId, id, grant.allowed, {
+    const row = await acquireTask(ctx, id, grant.allowed, {
       workerId,
       leaseSeconds: leaseSeconds(ctx, seconds),
-      actor: actorOf(ctx),
     });
     if (row) return granted(row);
     const probe = await probeUnder(ctx, grant, { id });
@@ -110,17 +102,14 @@ export interface HeartbeatInput {
 
 export function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput) {
   const seconds = leaseSeconds(ctx, input.lease_seconds);
-  const accountId = ctx.principal.accountId;
   return guard(ctx, { type: "task", permission: "update", ids: [id] }, async (grant) => {
-    const row = await extendLease(ctx.db, {
-      accountId,
+    const row = await extendLease(ctx, {
       id,
       workerId: input.worker_id,
       epoch: input.epoch,
       leaseSeconds: seconds,
       progress: input.progress,
       allowed: grant.allowed,
-      actor: actorOf(ctx),
     });
     if (row) {
       return {
@@ -129,6 +118,7 @@ export function heartbeat(ctx: ServiceContext, id: string, input: HeartbeatInput
         cancel_requested: false,
       };
     }
+    const accountId = ctx.principal.accountId;
     await probeUnder(ctx, grant, { id });
     const probe = await probeHeartbeat(ctx.db, accountId, id, seconds);
     if (!probe) throw new NotFoundError();

@@ -1,6 +1,8 @@
 // The task transitions asked for over HTTP (DESIGN §4): each is one fenced statement; only when
-// it changes nothing does a follow-up read decide which answer is right (`refusal.ts`).
+// it changes nothing does a follow-up read decide which answer is right (`refusal.ts`). The
+// statement authenticates its caller itself, so a transition that succeeds is one round trip.
 import { type SQL, sql } from "drizzle-orm";
+import { runAsCaller } from "../auth/caller.ts";
 import { guard } from "../authz/guard.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
 import { nextStateSql, stateSql, stepStatusSql } from "../lifecycle/lifecycle-sql.ts";
@@ -8,8 +10,7 @@ import { taskState, type VerbName } from "../lifecycle/task-lifecycle.ts";
 import { jsonb } from "../tasks/event-insert.ts";
 import { assertPayloadSize } from "../tasks/payload-limits.ts";
 import { decodeTask, type TaskRecord, type TaskView, taskColumns, toTaskView } from "../tasks/record.ts";
-import { actorOf } from "../tasks/service.ts";
-import { fencedStatement, type LeaseCondition } from "./fenced-statement.ts";
+import { fencedParts, type LeaseCondition } from "./fenced-statement.ts";
 import { explainRefusal, type Refused } from "./refusal.ts";
 
 /** A worker's fencing token; absent when a person drives an unleased task. */
@@ -31,19 +32,22 @@ export function leaseOf(token: LeaseToken): LeaseCondition {
 
 function transition(ctx: ServiceContext, id: string, spec: TransitionSpec): Promise<TaskView> {
   return guard(ctx, { type: "task", permission: spec.permission, ids: [id] }, async (grant) => {
-    const result = await ctx.db.execute<TaskRecord>(
-      fencedStatement({
+    const {
+      rows: [changed],
+    } = await runAsCaller<TaskRecord>(
+      ctx,
+      fencedParts({
         verb: spec.verb,
-        accountId: ctx.principal.accountId,
+        accountId: ctx.caller.accountId,
         target: { id },
         lease: spec.lease,
         allowed: grant.allowed,
         update: { set: spec.set },
-        event: { actor: actorOf(ctx), data: spec.data },
+        event: { actor: ctx.caller.actor, data: spec.data },
         select: sql`${taskColumns} FROM updated`,
       }),
     );
-    const row = result.rows[0] && decodeTask(result.rows[0]);
+    const row = changed && decodeTask(changed);
     return row ? toTaskView(row) : explainRefusal(ctx, grant, id, spec);
   });
 }

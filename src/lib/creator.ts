@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { PrincipalRef } from "../authz/subjects.ts";
 import type { PrincipalType } from "../db/schema/enums.ts";
 
@@ -6,6 +7,14 @@ export function creatorColumns(principal: { type: PrincipalType; id: string }) {
   return {
     creator_user_id: principal.type === "user" ? principal.id : null,
     creator_service_account_id: principal.type === "service_account" ? principal.id : null,
+  };
+}
+
+/** The same columns as SQL, for an actor given as SQL (a statement's caller). */
+export function creatorColumnsSql(actor: { type: SQL; id: SQL }) {
+  return {
+    creator_user_id: sql`CASE WHEN ${actor.type} = 'user' THEN ${actor.id} END`,
+    creator_service_account_id: sql`CASE WHEN ${actor.type} = 'service_account' THEN ${actor.id} END`,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Caller } from "../auth/caller.ts";
 import type { Principal } from "../auth/principal.ts";
 import type { Access } from "../authz/access.ts";
 import type { Authorizer } from "../authz/authorizer.ts";
@@ -7,7 +8,13 @@ import type { Database } from "../db/client.ts";
 /** What every domain verb acting for a principal receives. */
 export interface ServiceContext {
   db: Database;
-  principal: Principal;
+  /**
+   * Who is calling. A verb that authenticates in its own statement (auth/caller.ts) may read it
+   * only after that statement; before, it throws.
+   */
+  readonly principal: Principal;
+  /** The caller as SQL: the one way a hot verb's statement names tenant, actor and subject. */
+  caller: Caller;
   now: Date;
   config: Config;
   access: Access;

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { authenticatesInStatement } from "../http/authentication.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import { maxClaimBatch } from "../leases/repo.ts";
@@ -82,6 +83,7 @@ export const leaseRoutes = createRouter()
       summary:
         "Claim up to max_tasks claimable tasks of an agent, with leases (expired leases are taken over)",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { body: jsonBody(claimBody) },
       responses: {
         200: jsonContent(
@@ -104,6 +106,7 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Acquire the lease on one task",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { params: taskIdParam, body: jsonBody(acquireBody) },
       responses: { 200: jsonContent(grantedTask, "The task and its lease"), ...leaseErrors },
     }),
@@ -122,6 +125,7 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Extend the lease (at most every TTL/6); tells the holder when the task was canceled",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { params: taskIdParam, body: jsonBody(heartbeatBody) },
       // 429 is also a heartbeat sooner than TTL/6: every route already lists it.
       responses: { 200: jsonContent(heartbeatResult, "The new expiry"), ...leaseErrors },
@@ -135,6 +139,7 @@ export const leaseRoutes = createRouter()
       tags,
       summary: "Give the lease back; the task is claimable again and the attempt is not counted",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { params: taskIdParam, body: jsonBody(releaseBody) },
       responses: { 200: jsonContent(task, "The task"), ...leaseErrors },
     }),

@@ -23,7 +23,7 @@ export const principalRoutes = createRouter().openapi(
     responses: { 200: jsonContent(principal, "The caller"), ...errorResponses("unauthenticated") },
   }),
   (c) => {
-    const p = c.var.principal;
+    const p = c.var.service.principal;
     return c.json({ account_id: p.accountId, type: p.type, id: p.id, role: p.role, key_id: p.keyId }, 200);
   },
 );

@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import type { z } from "zod";
 import { errorCatalog } from "../errors/catalog.ts";
 import { NotFoundError } from "../errors/domain-error.ts";
+import { authenticatesInStatement } from "../http/authentication.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import { type CompletionOutcome, completeBatch, maxBatchCompletions } from "../leases/batch-complete.ts";
@@ -51,6 +52,7 @@ const transitionRoute = <B extends z.ZodType>(path: string, summary: string, bod
     tags: ["task transitions"],
     summary,
     security: bearerSecurity,
+    middleware: [authenticatesInStatement] as const,
     request: { params: taskIdParam, body: jsonBody(body) },
     responses: { 200: jsonContent(task, "The task after the transition"), ...conflicts },
   });
@@ -102,6 +104,7 @@ export const taskTransitionRoutes = createRouter()
       tags: ["task transitions"],
       summary: `Complete up to ${maxBatchCompletions} leased tasks at once; each item answered on its own`,
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { body: jsonBody(batchCompleteBody) },
       responses: {
         200: jsonContent(batchCompleteResult, "One outcome per item, in request order"),

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { authenticatesInStatement } from "../http/authentication.ts";
 import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../http/openapi.ts";
 import { createRouter } from "../http/router.ts";
 import { isId } from "../lib/ids.ts";
@@ -53,6 +54,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Create a task under an agent (the caller becomes its owner)",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { headers: idempotencyHeader, body: jsonBody(createTaskBody) },
       responses: {
         201: jsonContent(task, "The new task"),
@@ -82,6 +84,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: `Create up to ${maxBatchSize} tasks under one agent, all or none`,
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { headers: idempotencyHeader, body: jsonBody(createTaskBatchBody) },
       responses: {
         201: jsonContent(
@@ -143,6 +146,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Read a task by its name",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { params: nameParam },
       responses: { 200: jsonContent(task, "The task"), ...readErrors },
     }),
@@ -173,6 +177,7 @@ export const taskRoutes = createRouter()
       tags,
       summary: "Read a task",
       security: bearerSecurity,
+      middleware: [authenticatesInStatement] as const,
       request: { params: taskIdParam },
       responses: { 200: jsonContent(task, "The task"), ...readErrors },
     }),

@@ -1,5 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { Executor } from "../db/client.ts";
+import { agentProbe } from "../agents/repo.ts";
+import { type CallerDb, runAsCaller } from "../auth/caller.ts";
+import type { AccessProbe } from "../authz/probe.ts";
+import { creatorColumnsSql } from "../lib/creator.ts";
 import { createdEvents } from "./event-insert.ts";
 import { decodeTask, type TaskRecord, taskColumns } from "./record.ts";
 
@@ -13,36 +16,48 @@ export interface BatchRow {
   max_attempts: number;
 }
 
+export interface TaskBatch {
+  agentId: string;
+  rows: BatchRow[];
+  /** The INSERT of the new rows' edges over `inserted`, when the statement registers them itself. */
+  edges?: ((from: SQL) => SQL) | undefined;
+}
+
+/** The tasks created, in request order; or, when none was, whether the agent is there for the caller. */
+export type InsertedBatch = { tasks: TaskRecord[]; agent: AccessProbe | undefined };
+
 /**
- * Inserts many tasks under one agent, with their `created` events, in one statement, only when
- * `allowedOnAgent` holds. Rows come back in request order.
+ * Inserts many tasks under one agent, with their `created` events (and their edges, if given), in
+ * one statement run as the caller, only when `allowedOnAgent` holds. Rows come back in request order.
  */
 export async function insertTaskBatch(
-  db: Executor,
-  batch: {
-    accountId: string;
-    agentId: string;
-    rows: BatchRow[];
-    creator: { creator_user_id: string | null; creator_service_account_id: string | null };
-    actor: { type: string; id: string };
-  },
-  allowedOnAgent: SQL,
-): Promise<TaskRecord[]> {
+  as: CallerDb,
+  batch: TaskBatch,
+  agent: { allowed: SQL; readable: SQL },
+): Promise<InsertedBatch> {
+  const { accountId, actor } = as.caller;
+  const creator = creatorColumnsSql(actor);
   const rows = JSON.stringify(batch.rows.map((row, ord) => ({ ...row, ord })));
-  const result = await db.execute<TaskRecord>(sql`
-    WITH agent AS (
-      SELECT id FROM agents WHERE id = ${batch.agentId} AND account_id = ${batch.accountId} AND ${allowedOnAgent}
-    ), source AS (
-      SELECT * FROM jsonb_to_recordset(${rows}::jsonb)
-        AS r(id text, type text, name text, input jsonb, metadata jsonb, priority int, max_attempts int, ord int)
-    ), inserted AS (
-      INSERT INTO tasks (id, account_id, agent_id, type, name, input, metadata, priority, max_attempts,
-                         creator_user_id, creator_service_account_id)
-      SELECT r.id, ${batch.accountId}, agent.id, r.type, r.name, r.input, r.metadata, r.priority, r.max_attempts,
-             ${batch.creator.creator_user_id}, ${batch.creator.creator_service_account_id}
-      FROM source r CROSS JOIN agent
-      RETURNING ${taskColumns}
-    ), events AS (${createdEvents(sql`inserted`, batch.actor)})
-    SELECT inserted.* FROM inserted JOIN source ON source.id = inserted.id ORDER BY source.ord`);
-  return result.rows.map(decodeTask);
+  const { rows: tasks, probe } = await runAsCaller<TaskRecord & { ord: number }, AccessProbe>(as, {
+    ctes: [
+      sql`agent AS (
+        SELECT id FROM agents WHERE id = ${batch.agentId} AND account_id = ${accountId} AND ${agent.allowed})`,
+      sql`source AS (
+        SELECT * FROM jsonb_to_recordset(${rows}::jsonb)
+          AS r(id text, type text, name text, input jsonb, metadata jsonb, priority int, max_attempts int, ord int))`,
+      sql`inserted AS (
+        INSERT INTO tasks (id, account_id, agent_id, type, name, input, metadata, priority, max_attempts,
+                           creator_user_id, creator_service_account_id)
+        SELECT r.id, ${accountId}, agent.id, r.type, r.name, r.input, r.metadata, r.priority, r.max_attempts,
+               ${creator.creator_user_id}, ${creator.creator_service_account_id}
+        FROM source r CROSS JOIN agent
+        RETURNING ${taskColumns})`,
+      sql`events AS (${createdEvents(sql`inserted`, actor)})`,
+      ...(batch.edges ? [sql`edges AS (${batch.edges(sql`inserted`)})`] : []),
+    ],
+    select: sql`inserted.*, source.ord AS ord FROM inserted JOIN source ON source.id = inserted.id`,
+    order: sql`ord`,
+    probe: agentProbe(accountId, batch.agentId, agent.readable, agent.allowed),
+  });
+  return { tasks: tasks.map(({ ord: _ord, ...task }) => decodeTask(task)), agent: probe };
 }

@@ -1,20 +1,20 @@
 // Creating tasks, one or a batch: both are the same statement (rows and `created` events) under
-// one agent, registered in the graph in the same transaction, all or none, idempotent.
-import { sql } from "drizzle-orm";
-import { probeAgent } from "../agents/repo.ts";
+// one agent, registered in the graph with them, all or none, idempotent. On the postgres backend
+// without an Idempotency-Key the edges are part of that statement too (one round trip); otherwise
+// it runs in the create path's transaction (register → persist → settle).
+import { type SQL, sql } from "drizzle-orm";
+import { authenticated } from "../auth/caller.ts";
 import { guard } from "../authz/guard.ts";
-import { registrationEdges } from "../authz/model.ts";
+import { registrationEdges, registrationEdgesOf } from "../authz/model.ts";
 import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
 import { type CreateOutcome, idempotent } from "../idempotency/service.ts";
-import { creatorColumns } from "../lib/creator.ts";
 import { newId } from "../lib/ids.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
 import { createRegistered } from "../resources/create-path.ts";
-import { insertTaskBatch } from "./batch-repo.ts";
+import { type InsertedBatch, insertTaskBatch } from "./batch-repo.ts";
 import { assertPayloadSize } from "./payload-limits.ts";
 import { type TaskView, toTaskView } from "./record.ts";
-import { actorOf } from "./service.ts";
 
 export const maxBatchSize = 1000;
 
@@ -41,7 +41,6 @@ async function createUnderAgent<T>(
   respond: (views: TaskView[]) => T,
 ): Promise<CreateOutcome<T>> {
   for (const task of tasks) assertPayloadSize("input", task.input);
-  const { principal } = ctx;
   const rows = tasks.map((task) => ({
     id: newId("tsk"),
     type: task.type,
@@ -51,41 +50,41 @@ async function createUnderAgent<T>(
     priority: task.priority ?? 0,
     max_attempts: task.max_attempts ?? ctx.config.defaultMaxAttempts,
   }));
-  const edges = ctx.access.registers("task")
-    ? rows.flatMap((row) =>
-        registrationEdges({
-          type: "task",
-          id: row.id,
-          accountId: principal.accountId,
-          owner: principal,
-          parentAgentId: agentId,
-        }),
-      )
-    : [];
   return guard(ctx, { type: "agent", permission: "create_task", ids: [agentId] }, async (grant) => {
+    const agent = { allowed: grant.allowed, readable: await grant.readable() };
+    const created = (result: InsertedBatch) => {
+      if (result.tasks.length === rows.length) return respond(result.tasks.map(toTaskView));
+      grant.refuseUnless(result.agent);
+      throw new NotFoundError();
+    };
     try {
+      const { edgesInStatement } = ctx.authorizer;
+      if (request.idempotencyKey === undefined && edgesInStatement) {
+        // The graph shares the database: rows, events and edges are one statement, one round trip.
+        const edges = ctx.access.registers("task")
+          ? (from: SQL) => edgesInStatement(from, statementEdges(ctx))
+          : undefined;
+        const body = created(await insertTaskBatch(ctx, { agentId, rows, edges }, agent));
+        return { status: 201, body, replayed: false };
+      }
+      const principal = await authenticated(ctx);
+      const edges = ctx.access.registers("task")
+        ? rows.flatMap((row) =>
+            registrationEdges({
+              type: "task",
+              id: row.id,
+              accountId: principal.accountId,
+              owner: principal,
+              parentAgentId: agentId,
+            }),
+          )
+        : [];
       return await createRegistered(
         ctx,
         edges,
-        idempotent(principal, request, async (tx) => {
-          const inserted = await insertTaskBatch(
-            tx,
-            {
-              accountId: principal.accountId,
-              agentId,
-              rows,
-              creator: creatorColumns(principal),
-              actor: actorOf(ctx),
-            },
-            grant.allowed,
-          );
-          if (inserted.length !== rows.length) {
-            const readable = await grant.readable();
-            grant.refuseUnless(await probeAgent(tx, principal.accountId, agentId, readable, grant.allowed));
-            throw new NotFoundError();
-          }
-          return respond(inserted.map(toTaskView));
-        }),
+        idempotent(principal, request, async (tx) =>
+          created(await insertTaskBatch({ db: tx, caller: ctx.caller }, { agentId, rows }, agent)),
+        ),
       );
     } catch (error) {
       if (sqlState(error) === uniqueViolation) {
@@ -100,6 +99,16 @@ async function createUnderAgent<T>(
     }
   });
 }
+
+/** The registration edges of each row of `inserted`, owned by the statement's caller. */
+const statementEdges = (ctx: ServiceContext) =>
+  registrationEdgesOf<SQL>({
+    type: "task",
+    id: sql`inserted.id`,
+    accountId: sql`inserted.account_id`,
+    owner: ctx.caller.subject,
+    parentAgentId: sql`inserted.agent_id`,
+  });
 
 export function createTask(ctx: ServiceContext, input: CreateTaskInput, idempotencyKey: string | undefined) {
   const { agent_id, ...task } = input;

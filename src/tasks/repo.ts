@@ -1,4 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
+import { type CallerDb, runAsCaller } from "../auth/caller.ts";
 import { type ListScope, listStatement } from "../authz/sql-lookup.ts";
 import type { Executor } from "../db/client.ts";
 import { stateIn } from "../lifecycle/lifecycle-sql.ts";
@@ -9,11 +10,14 @@ export type TaskLookup = { id: string } | { name: string };
 
 const lookup = (by: TaskLookup) => ("id" in by ? sql`id = ${by.id}` : sql`name = ${by.name}`);
 
-export async function findTask(db: Executor, accountId: string, by: TaskLookup, visible: SQL) {
-  const result = await db.execute<TaskRecord>(
-    sql`SELECT ${taskColumns} FROM tasks WHERE ${lookup(by)} AND account_id = ${accountId} AND ${visible}`,
-  );
-  return result.rows[0] && decodeTask(result.rows[0]);
+export async function findTask(as: CallerDb, by: TaskLookup, visible: SQL) {
+  const {
+    rows: [row],
+  } = await runAsCaller<TaskRecord>(as, {
+    ctes: [],
+    select: sql`${taskColumns} FROM tasks WHERE ${lookup(by)} AND account_id = ${as.caller.accountId} AND ${visible}`,
+  });
+  return row && decodeTask(row);
 }
 
 export interface TaskFilters {

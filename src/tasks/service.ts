@@ -45,7 +45,7 @@ const onTask = (permission: string, by: TaskLookup) =>
 
 export function getTask(ctx: ServiceContext, by: TaskLookup): Promise<TaskView> {
   return guard(ctx, onTask("read", by), async (grant) => {
-    const row = await findTask(ctx.db, ctx.principal.accountId, by, grant.allowed);
+    const row = await findTask(ctx, by, grant.allowed);
     if (!row) throw new NotFoundError();
     grant.acted([row.id]);
     return toTaskView(row);

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 // Registration is fail-closed and deregistration complete: no row without its edges, no edge
 // without its row.
 import { describe, expect, it } from "vitest";
@@ -26,24 +27,41 @@ describe("registration and deregistration", () => {
           },
           settle: async () => {},
         }),
-      };
+        // A create that registers in its own statement: the edges' insert fails inside it, before
+        // any edge is written or after every one is; the statement is one, so nothing commits.
+        edgesInStatement: (from, edges) =>
+          where === "before edges"
+            ? real.edgesInStatement?.(
+                from,
+                edges.map((e) => ({ ...e, subject: { ...e.subject, id: sql`(1/0)::text` } })),
+              )
+            : sql`${real.edgesInStatement?.(from, edges)} RETURNING 1/0`,
+      } as Authorizer;
     };
     return createTestClient(createApp({ authorizer: failing, logSink: () => {} }), testApp.client.env);
   };
 
-  it.each(["before edges", "after edges"] as const)(
-    "leaves neither row nor edge when registration fails %s the row insert",
-    async (where) => {
+  it.each([
+    ["before edges", "in the create's statement"],
+    ["after edges", "in the create's statement"],
+    ["before edges", "in the create's transaction (Idempotency-Key)"],
+    ["after edges", "in the create's transaction (Idempotency-Key)"],
+  ] as const)(
+    "leaves neither row nor edge when registration fails %s the row insert, %s",
+    async (where, path) => {
       const owner = await createAccountWithPrincipal(testApp.client);
       const agentId = await createAgent(testApp.client, owner);
       const edgesBefore = await queryRows<{ n: number }>(
         testApp.database,
         "SELECT count(*)::int AS n FROM authz_relationships",
       );
-      const response = await callAs(failingClient(where), owner)("POST", "/v1/tasks", {
-        agent_id: agentId,
-        type: "doomed",
-      });
+      const headers = path.includes("Idempotency") ? { "idempotency-key": crypto.randomUUID() } : undefined;
+      const response = await callAs(failingClient(where), owner)(
+        "POST",
+        "/v1/tasks",
+        { agent_id: agentId, type: "doomed" },
+        headers,
+      );
       expect(response.status).toBe(500);
       expect(response.body.code).toBe("internal");
       const tasks = await queryRows(testApp.database, "SELECT id FROM tasks WHERE agent_id = $1", [agentId]);

@@ -7,6 +7,7 @@ import { acquireTask } from "../../src/leases/repo.ts";
 import { createAccountWithPrincipal } from "../support/factories.ts";
 import { queryRows } from "../support/graph.ts";
 import { ageHeartbeat, expireLease } from "../support/lease-helpers.ts";
+import { callerFor } from "../support/service-context.ts";
 import { callAs, createAgent, createTask } from "../support/task-factories.ts";
 import { useTestApp } from "../support/test-app.ts";
 
@@ -98,10 +99,9 @@ describe("lease races", () => {
       // Inside one transaction now() is fixed, so the expiry is exactly the instant of the acquire.
       const granted = await handle.db.transaction(async (tx) => {
         await tx.execute(sql`UPDATE tasks SET lease_expires_at = now() WHERE id = ${id}`);
-        return acquireTask(tx, owner.accountId, id, sql`TRUE`, {
+        return acquireTask({ db: tx, caller: callerFor(owner) }, id, sql`TRUE`, {
           workerId: "b",
           leaseSeconds: 30,
-          actor: { type: "user", id: owner.id },
         });
       });
       expect(granted).toMatchObject({ lease_owner: "b" });

@@ -1,5 +1,7 @@
-import { Access } from "../../src/authz/access.ts";
+import { knownCaller } from "../../src/auth/caller.ts";
+import { callerContext } from "../../src/auth/context.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
+import { principalSubject } from "../../src/authz/subjects.ts";
 import type { Config } from "../../src/config/bindings.ts";
 import type { Database } from "../../src/db/client.ts";
 import type { ServiceContext } from "../../src/lib/service-context.ts";
@@ -7,23 +9,22 @@ import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import type { TestPrincipal } from "./factories.ts";
 
+/** The caller a request authenticated as `principal` has. */
+export const callerFor = (principal: TestPrincipal) => knownCaller(principal, principalSubject(principal).id);
+
 /** The context a request would build, for calling services directly. */
 export function serviceContextFor(db: Database, principal: TestPrincipal, config: Config): ServiceContext {
-  const authorizer = createPostgresAuthorizer();
   const logger = createLogger(() => {});
   const full = { ...principal };
-  return {
-    db,
-    principal: full,
-    now: new Date(),
-    config,
-    authorizer,
-    access: new Access(full, {
+  return callerContext(
+    {
+      db: () => db,
+      now: new Date(),
       config,
-      authorizer,
+      authorizer: createPostgresAuthorizer(),
       metrics: createMetrics(logger, undefined),
       logger,
-      db: () => db,
-    }),
-  };
+    },
+    callerFor(full),
+  );
 }
