@@ -74,14 +74,10 @@ export async function probeAgent(
   readable: SQL,
   permitted: SQL,
 ): Promise<AccessProbe | undefined> {
-  const result = await db.execute<AccessProbe>(agentProbe(accountId, id, readable, permitted));
+  const result = await db.execute<AccessProbe>(
+    sql`SELECT ${readable} AS readable, ${permitted} AS permitted FROM agents WHERE id = ${id} AND account_id = ${accountId}`,
+  );
   return result.rows[0];
-}
-
-/** Whether the agent is there for the caller: its row, read under both permissions. */
-export function agentProbe(accountId: string | SQL, id: string, readable: SQL, permitted: SQL): SQL {
-  return sql`SELECT ${readable} AS readable, ${permitted} AS permitted FROM agents
-    WHERE id = ${id} AND account_id = ${accountId}`;
 }
 
 export type AgentDeletion = {

@@ -1,9 +1,7 @@
 // Lease statements. Each is one SQL statement; the database clock decides expiry, and a lease
 // whose expiry equals now() is expired.
 import { type SQL, sql } from "drizzle-orm";
-import { agentProbe } from "../agents/repo.ts";
 import { type CallerDb, type CallerStatement, runAsCaller } from "../auth/caller.ts";
-import type { AccessProbe } from "../authz/probe.ts";
 import { nextStateSql, stateIn, stateSql, stepStatusSql } from "../lifecycle/lifecycle-sql.ts";
 import { leasableStates, taskState } from "../lifecycle/task-lifecycle.ts";
 import { eventInsert } from "../tasks/event-insert.ts";
@@ -80,12 +78,14 @@ export interface ClaimRequest extends LeaseGrant {
   compensation: boolean;
   /** The caller's execute permission on the agent, over `agents.id`. */
   allowedOnAgent: SQL;
-  /** Its read permission, for the probe of an empty answer. */
-  readableAgent: SQL;
 }
 
-/** A claim's tasks, or (none granted) whether the agent is there for the caller to see and use. */
-export type ClaimResult = { tasks: GrantedTask[]; agent: AccessProbe | undefined };
+/**
+ * A claim's tasks and, when none was granted, whether the agent is there for the caller to use:
+ * then an empty answer is simply nothing to do. (Only the rare refusal needs a read of its own;
+ * its permission predicates in every claim would cost more to plan than the read costs.)
+ */
+export type ClaimResult = { tasks: GrantedTask[]; agentUsable: boolean };
 
 /**
  * Grants up to maxTasks claimable tasks of one agent: fresh work by priority then age, expired
@@ -153,11 +153,11 @@ export async function claimTasks(as: CallerDb, r: ClaimRequest): Promise<ClaimRe
       )}) candidates
       ORDER BY priority DESC, id LIMIT ${limit})`,
   ];
-  const { rows, probe } = await runAsCaller<GrantedTask, AccessProbe>(as, {
+  const { rows, probe } = await runAsCaller<GrantedTask, { usable: boolean }>(as, {
     ...grantAndRecord(as, chosen, r, sql`priority DESC, id`, r.compensation),
-    probe: agentProbe(accountId, r.agentId, r.readableAgent, r.allowedOnAgent),
+    probe: sql`SELECT EXISTS (SELECT FROM agent) AS usable`,
   });
-  return { tasks: rows.map(decodeTask), agent: probe };
+  return { tasks: rows.map(decodeTask), agentUsable: rows.length > 0 || probe?.usable === true };
 }
 
 /** Grants the lease on one task if nobody holds a live one and attempts remain. */

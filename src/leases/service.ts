@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { probeAgent } from "../agents/repo.ts";
 import { guard } from "../authz/guard.ts";
 import { ConflictError, NotFoundError, RateLimitedError, ValidationError } from "../errors/domain-error.ts";
 import type { ServiceContext } from "../lib/service-context.ts";
@@ -54,7 +55,7 @@ export function claim(ctx: ServiceContext, input: ClaimInput) {
   const purposes = input.purposes ?? ["work"];
   const need = { type: "agent", permission: "execute", ids: [input.agent_id] } as const;
   return guard(ctx, need, async (grant) => {
-    const { tasks, agent } = await claimTasks(ctx, {
+    const { tasks, agentUsable } = await claimTasks(ctx, {
       agentId: input.agent_id,
       workerId: input.worker_id,
       leaseSeconds: leaseSeconds(ctx, input.lease_seconds),
@@ -63,9 +64,13 @@ export function claim(ctx: ServiceContext, input: ClaimInput) {
       work: purposes.includes("work"),
       compensation: purposes.includes("compensation"),
       allowedOnAgent: grant.allowed,
-      readableAgent: await grant.readable(),
     });
-    if (tasks.length === 0) grant.refuseUnless(agent);
+    if (!agentUsable) {
+      const readable = await grant.readable();
+      grant.refuseUnless(
+        await probeAgent(ctx.db, ctx.principal.accountId, input.agent_id, readable, grant.allowed),
+      );
+    }
     return { items: tasks.map(granted) };
   });
 }

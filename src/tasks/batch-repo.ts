@@ -1,7 +1,5 @@
 import { type SQL, sql } from "drizzle-orm";
-import { agentProbe } from "../agents/repo.ts";
 import { type CallerDb, runAsCaller } from "../auth/caller.ts";
-import type { AccessProbe } from "../authz/probe.ts";
 import { creatorColumnsSql } from "../lib/creator.ts";
 import { createdEvents } from "./event-insert.ts";
 import { decodeTask, type TaskRecord, taskColumns } from "./record.ts";
@@ -23,8 +21,8 @@ export interface TaskBatch {
   edges?: ((from: SQL) => SQL) | undefined;
 }
 
-/** The tasks created, in request order; or, when none was, whether the agent is there for the caller. */
-export type InsertedBatch = { tasks: TaskRecord[]; agent: AccessProbe | undefined };
+/** The tasks created, in request order, and whether the agent let the caller create them. */
+export type InsertedBatch = { tasks: TaskRecord[]; agentUsable: boolean };
 
 /**
  * Inserts many tasks under one agent, with their `created` events (and their edges, if given), in
@@ -33,15 +31,15 @@ export type InsertedBatch = { tasks: TaskRecord[]; agent: AccessProbe | undefine
 export async function insertTaskBatch(
   as: CallerDb,
   batch: TaskBatch,
-  agent: { allowed: SQL; readable: SQL },
+  allowedOnAgent: SQL,
 ): Promise<InsertedBatch> {
   const { accountId, actor } = as.caller;
   const creator = creatorColumnsSql(actor);
   const rows = JSON.stringify(batch.rows.map((row, ord) => ({ ...row, ord })));
-  const { rows: tasks, probe } = await runAsCaller<TaskRecord & { ord: number }, AccessProbe>(as, {
+  const { rows: tasks, probe } = await runAsCaller<TaskRecord & { ord: number }, { usable: boolean }>(as, {
     ctes: [
       sql`agent AS (
-        SELECT id FROM agents WHERE id = ${batch.agentId} AND account_id = ${accountId} AND ${agent.allowed})`,
+        SELECT id FROM agents WHERE id = ${batch.agentId} AND account_id = ${accountId} AND ${allowedOnAgent})`,
       sql`source AS (
         SELECT * FROM jsonb_to_recordset(${rows}::jsonb)
           AS r(id text, type text, name text, input jsonb, metadata jsonb, priority int, max_attempts int, ord int))`,
@@ -57,7 +55,10 @@ export async function insertTaskBatch(
     ],
     select: sql`inserted.*, source.ord AS ord FROM inserted JOIN source ON source.id = inserted.id`,
     order: sql`ord`,
-    probe: agentProbe(accountId, batch.agentId, agent.readable, agent.allowed),
+    probe: sql`SELECT EXISTS (SELECT FROM agent) AS usable`,
   });
-  return { tasks: tasks.map(({ ord: _ord, ...task }) => decodeTask(task)), agent: probe };
+  return {
+    tasks: tasks.map(({ ord: _ord, ...task }) => decodeTask(task)),
+    agentUsable: tasks.length > 0 || probe?.usable === true,
+  };
 }

@@ -3,9 +3,11 @@
 // without an Idempotency-Key the edges are part of that statement too (one round trip); otherwise
 // it runs in the create path's transaction (register → persist → settle).
 import { type SQL, sql } from "drizzle-orm";
+import { probeAgent } from "../agents/repo.ts";
 import { authenticated } from "../auth/caller.ts";
 import { guard } from "../authz/guard.ts";
 import { registrationEdges, registrationEdgesOf } from "../authz/model.ts";
+import type { Executor } from "../db/client.ts";
 import { foreignKeyViolation, sqlState, uniqueViolation } from "../db/pg-error.ts";
 import { ConflictError, NotFoundError } from "../errors/domain-error.ts";
 import { type CreateOutcome, idempotent } from "../idempotency/service.ts";
@@ -51,10 +53,12 @@ async function createUnderAgent<T>(
     max_attempts: task.max_attempts ?? ctx.config.defaultMaxAttempts,
   }));
   return guard(ctx, { type: "agent", permission: "create_task", ids: [agentId] }, async (grant) => {
-    const agent = { allowed: grant.allowed, readable: await grant.readable() };
-    const created = (result: InsertedBatch) => {
+    const created = async (db: Executor, result: InsertedBatch) => {
       if (result.tasks.length === rows.length) return respond(result.tasks.map(toTaskView));
-      grant.refuseUnless(result.agent);
+      if (!result.agentUsable) {
+        const readable = await grant.readable();
+        grant.refuseUnless(await probeAgent(db, ctx.principal.accountId, agentId, readable, grant.allowed));
+      }
       throw new NotFoundError();
     };
     try {
@@ -64,7 +68,10 @@ async function createUnderAgent<T>(
         const edges = ctx.access.registers("task")
           ? (from: SQL) => edgesInStatement(from, statementEdges(ctx))
           : undefined;
-        const body = created(await insertTaskBatch(ctx, { agentId, rows, edges }, agent));
+        const body = await created(
+          ctx.db,
+          await insertTaskBatch(ctx, { agentId, rows, edges }, grant.allowed),
+        );
         return { status: 201, body, replayed: false };
       }
       const principal = await authenticated(ctx);
@@ -83,7 +90,10 @@ async function createUnderAgent<T>(
         ctx,
         edges,
         idempotent(principal, request, async (tx) =>
-          created(await insertTaskBatch({ db: tx, caller: ctx.caller }, { agentId, rows }, agent)),
+          created(
+            tx,
+            await insertTaskBatch({ db: tx, caller: ctx.caller }, { agentId, rows }, grant.allowed),
+          ),
         ),
       );
     } catch (error) {
