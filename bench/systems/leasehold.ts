@@ -6,7 +6,6 @@ import pg from "pg";
 import { knownCaller } from "../../src/auth/caller.ts";
 import { callerContext } from "../../src/auth/context.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
-import { principalSubject } from "../../src/authz/subjects.ts";
 import { configFor } from "../../src/config/bindings.ts";
 import type { Database } from "../../src/db/client.ts";
 import { runMigrations } from "../../src/db/migrations/runner.ts";
@@ -133,7 +132,7 @@ export async function serviceContext(app: LeaseholdApp, worker: WorkerIdentity):
       metrics: createMetrics(logger, undefined),
       logger,
     },
-    knownCaller(principal, principalSubject(principal).id),
+    knownCaller(principal),
   );
 }
 

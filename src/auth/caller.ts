@@ -4,6 +4,7 @@
 // statement reads that CTE. A request whose principal is already known (a route that looked the
 // key up first) gets the same CTE over bound values, so a verb is written once for both.
 import { type SQL, sql } from "drizzle-orm";
+import { principalSubject } from "../authz/subjects.ts";
 import type { Executor } from "../db/client.ts";
 import type { AccountRole, PrincipalType } from "../db/schema/enums.ts";
 import { UnauthenticatedError } from "../errors/domain-error.ts";
@@ -72,7 +73,7 @@ export function statementCaller(keyCte: SQL, rejected: () => void): Caller {
         id: row.caller_principal_id as string,
         role: row.caller_role as AccountRole,
       };
-      known = knownCaller(principal, row.caller_subject_id as string);
+      known = knownCaller(principal);
       return principal;
     },
   };
@@ -85,7 +86,8 @@ export function principalOf(caller: Caller): Principal {
 }
 
 /** A caller whose key was looked up before the verb ran: the same CTE, over bound values. */
-export function knownCaller(principal: Principal, subjectId: string): Caller {
+export function knownCaller(principal: Principal): Caller {
+  const subjectId = principalSubject(principal).id;
   return {
     cte: sql`caller AS (SELECT ${principal.keyId}::text AS caller_key_id,
       ${principal.accountId}::text AS caller_account_id,
@@ -115,7 +117,7 @@ export interface CallerStatement {
   order?: SQL;
   /**
    * A query of at most one row, run only when there are no result rows: what the verb needs to
-   * explain an empty answer (a 404, a 403, or simply nothing to do) without a second statement.
+   * tell an empty answer (nothing to do) from a refusal without a second statement.
    */
   probe?: SQL;
 }

@@ -74,7 +74,7 @@ export interface EdgeOf<V> {
 
 /**
  * The edges that register a new resource: its account, its owner, and its parent agent. The one
- * definition, over values or over SQL (`registrationEdgesSql` in repo.ts writes the latter).
+ * definition, over values or over SQL (`insertEdgesFrom` in repo.ts writes the latter).
  */
 export function registrationEdgesOf<V>(resource: {
   type: ResourceType;

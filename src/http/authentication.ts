@@ -6,7 +6,6 @@ import { keyCallerCte } from "../api-keys/repo.ts";
 import { authenticateKey, presentedKey } from "../api-keys/service.ts";
 import { type Caller, knownCaller, statementCaller } from "../auth/caller.ts";
 import { callerContext } from "../auth/context.ts";
-import { principalSubject } from "../authz/subjects.ts";
 import type { Config } from "../config/bindings.ts";
 import { UnauthenticatedError } from "../errors/domain-error.ts";
 import { secretsEqual } from "../lib/crypto.ts";
@@ -74,7 +73,7 @@ export function requireApiKey(rejected: NegativeCache = createNegativeCache()): 
         refuse();
         throw new UnauthenticatedError();
       }
-      caller = knownCaller(principal, principalSubject(principal).id);
+      caller = knownCaller(principal);
     }
     const ctx = callerContext({ ...deps, db: () => deps.db }, caller);
     deps.afterResponse(async () => {

@@ -5,8 +5,8 @@ import { describeError } from "../observability/logger.ts";
 import type { AppEnv, RequestDeps } from "./app-env.ts";
 
 // Limits come from the Workers Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): one per
-// client address, checked before authentication, and one per API key, checked after it. An
-// unbound limiter imposes no limit. A limiter that fails lets the request through: losing the
+// client address, checked before authentication, and one per API key, checked before the key is
+// looked up. An unbound limiter imposes no limit. A limiter that fails lets the request through: losing the
 // limit for a moment is better than answering every request with an error.
 
 async function enforce(
@@ -44,7 +44,10 @@ export const limitByAddress: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** An authenticated request, keyed by the API key's id. */
-export function limitByKey(deps: RequestDeps, keyId: string): Promise<void> {
-  return enforce(deps, deps.config.rateLimits.byKey, `key:${keyId}`, "key");
+/**
+ * A request with a well-formed API key, before the key is looked up, keyed by the token's digest
+ * (one token per key, so it is the key's limit; a wrong secret for a key id spends its own).
+ */
+export function limitByKey(deps: RequestDeps, tokenDigest: string): Promise<void> {
+  return enforce(deps, deps.config.rateLimits.byKey, `key:${tokenDigest}`, "key");
 }

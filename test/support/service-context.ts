@@ -1,7 +1,6 @@
 import { knownCaller } from "../../src/auth/caller.ts";
 import { callerContext } from "../../src/auth/context.ts";
 import { createPostgresAuthorizer } from "../../src/authz/authorizer.ts";
-import { principalSubject } from "../../src/authz/subjects.ts";
 import type { Config } from "../../src/config/bindings.ts";
 import type { Database } from "../../src/db/client.ts";
 import type { ServiceContext } from "../../src/lib/service-context.ts";
@@ -10,7 +9,7 @@ import { createMetrics } from "../../src/observability/metrics.ts";
 import type { TestPrincipal } from "./factories.ts";
 
 /** The caller a request authenticated as `principal` has. */
-export const callerFor = (principal: TestPrincipal) => knownCaller(principal, principalSubject(principal).id);
+export const callerFor = (principal: TestPrincipal) => knownCaller(principal);
 
 /** The context a request would build, for calling services directly. */
 export function serviceContextFor(db: Database, principal: TestPrincipal, config: Config): ServiceContext {
