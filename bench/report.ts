@@ -127,6 +127,22 @@ function targets(report: RunReport): string[] {
   const [httpBatched, , , graphileBatched] = report.systems.batched.map((system) =>
     medianRate(report, "batched", 100_000, 16, system),
   );
+  const enqueue = (system: string | undefined) => {
+    const runs = report.cells.filter((cell) => cell.mode === "batched" && cell.system === system);
+    return runs.length ? median(runs.map((run) => run.enqueuePerSecond)) : undefined;
+  };
+  const [bulkHttp, bulkGraphile] = [enqueue(report.systems.batched[0]), enqueue(report.systems.batched[3])];
+  const worker = report.workerLatency.find((row) => row.transport === "http");
+  const workerRate = report.runtime.find((r) => !r.batched && r.path.includes("Neon HTTP"))?.jobsPerSecond;
+  // Claim and complete: the requests an unbatched job costs.
+  const allowed = worker ? worker.health.requestsPerSecond / 2 : undefined;
+  const slowest = worker
+    ? Math.max(
+        ...(["claim", "heartbeat", "complete", "get"] as const).map(
+          (name) => worker.requests[name].p50 / worker.requests.health.p50,
+        ),
+      )
+    : undefined;
   const latencyRatio = report.claimLatency.large.p50 / report.claimLatency.small.p50;
   const fullLatency = report.plan.claimLatency.large === 100_000;
   const rows: [string, string, boolean | undefined][] = [
@@ -144,6 +160,28 @@ function targets(report: RunReport): string[] {
       "unbatched M=20k N=16: HTTP ≥ 70% of its SQL floor",
       http && floor ? `${Math.round((100 * http) / floor)}%` : "—",
       http && floor ? http >= 0.7 * floor : undefined,
+    ],
+    [
+      "unbatched M=20k N=16: SQL floor ≥ 1.0× graphile-worker",
+      floor && graphile ? ratio(floor / graphile) : "—",
+      floor && graphile ? floor >= graphile : undefined,
+    ],
+    [
+      "through `wrangler dev`, unbatched N=16: ≥ 70% of what `/health` allows",
+      workerRate && allowed ? `${Math.round((100 * workerRate) / allowed)}%` : "—",
+      workerRate && allowed ? workerRate >= 0.7 * allowed : undefined,
+    ],
+    [
+      "through `wrangler dev`, sequential p50 of claim, heartbeat, complete, get ≤ 2× `/health` (slowest)",
+      slowest ? ratio(slowest) : "—",
+      slowest ? slowest <= 2 : undefined,
+    ],
+    [
+      "bulk enqueue (1,000 per request), HTTP ≥ 50% of graphile-worker's bulk add",
+      bulkHttp && bulkGraphile
+        ? `${rate(bulkHttp)} jobs/s, ${Math.round((100 * bulkHttp) / bulkGraphile)}%`
+        : "—",
+      bulkHttp && bulkGraphile ? bulkHttp >= 0.5 * bulkGraphile : undefined,
     ],
     [
       "batched M=100k N=16: ≥ 8,000 jobs/s, or ≥ 50% of graphile-worker batched",

@@ -167,6 +167,8 @@ try {
     runtime,
     workerLatency: workerLatencies,
   };
+  // Kept beside the report, so a long run's numbers survive a failure to render them.
+  writeFileSync(path.join(os.tmpdir(), "leasehold-bench-report.json"), JSON.stringify(report));
   const markdown = renderReport(report);
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   writeFileSync(out, markdown);

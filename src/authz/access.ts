@@ -56,10 +56,12 @@ export class Access {
     if (rolloutFor(this.deps.config, type) !== "enforce") return sql`TRUE`;
     const { authorizer } = this.deps;
     const principal = this.caller.principal;
-    if (!principal && authorizer.statementPredicate) {
-      return authorizer.statementPredicate(this.caller.subject, type, permission, id);
-    }
-    return authorizer.predicate(this.principal, type, permission, id, only);
+    const predicate =
+      !principal && authorizer.statementPredicate
+        ? authorizer.statementPredicate(this.caller.subject, type, permission, id)
+        : await authorizer.predicate(this.principal, type, permission, id, only);
+    // Over several rows an in-database chain of EXISTS is probed per row, as lists do (below).
+    return only && only.length > 1 && authorizer.lookup ? sql`(SELECT ${predicate})` : predicate;
   }
 
   /**

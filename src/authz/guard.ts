@@ -37,7 +37,11 @@ export async function guard<T>(
   need: Need,
   verb: (grant: Grant) => Promise<T>,
 ): Promise<T> {
-  const column = need.column ?? columnOf(need.type);
+  // One id: the predicate is over that id, not the row's column. Correlated to the row, the edge
+  // lookups may be planned as a hash of every edge the principal holds (each task a service
+  // account created), built by every statement; over the id each is one index probe.
+  const only = need.ids?.length === 1 ? need.ids[0] : undefined;
+  const column = need.column ?? (only === undefined ? columnOf(need.type) : sql`${only}::text`);
   const allowed = await ctx.access.filter(need.type, need.permission, column, need.ids);
   let acted = need.ids ? [...need.ids] : [];
   const grant: Grant = {

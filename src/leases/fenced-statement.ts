@@ -62,7 +62,12 @@ export function fencedParts(f: FencedStatement): CallerStatement {
     FROM tasks${single ? sql`` : sql` JOIN source ON source.id = tasks.id`}
     WHERE ${sql.join(
       [
-        ...(single ? [sql`tasks.id = ${(f.target as { id: string }).id}`] : []),
+        // A batch reads its rows by key: with the source's ids as an array, the primary key is
+        // probed per id whatever the planner believes about the table (statistics go stale after
+        // a burst of creates, and a scan of the account's backlog looked cheap).
+        single
+          ? sql`tasks.id = ${(f.target as { id: string }).id}`
+          : sql`tasks.id = ANY (ARRAY(SELECT id FROM source))`,
         sql`tasks.account_id = ${f.accountId}`,
         stateIn(sql`tasks.state`, fromStates(f.verb)),
         leaseClause(f.lease),

@@ -137,7 +137,7 @@ export const taskCompensations = pgTable(
 export const taskEvents = pgTable(
   "task_events",
   {
-    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigint("id", { mode: "number" }).notNull().generatedAlwaysAsIdentity(),
     accountId: text("account_id").notNull(),
     taskId: text("task_id")
       .notNull()
@@ -151,5 +151,7 @@ export const taskEvents = pgTable(
     data: jsonb("data"),
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
-  (table) => [index("task_events_task_id_idx").on(table.taskId, table.id)],
+  // Keyed by task: a task's events are read in id order, and an event row is one index entry.
+  // The id comes from an identity column, unique without an index of its own.
+  (table) => [primaryKey({ name: "task_events_pkey", columns: [table.taskId, table.id] })],
 );
