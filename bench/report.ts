@@ -251,7 +251,7 @@ export function renderReport(report: RunReport): string {
     "|---|---:|",
     ...report.statements.map((row) => `| ${row.request} | ${row.statements} |`),
     "",
-    "Over HTTP one statement authenticates the API key; the transition itself is the other.",
+    "Over HTTP too each is one statement: the API key is looked up inside the transition's statement (ADR 0023).",
     "",
     "## Latency",
     "",
