@@ -3,7 +3,7 @@ import type { CellResult } from "./cell.ts";
 import type { Percentiles } from "./extras/latency.ts";
 import type { ReclaimResult } from "./extras/reclaim.ts";
 import type { StatementCounts } from "./extras/statements.ts";
-import { renderWorkerLatency, type WorkerLatency } from "./extras/worker-latency.ts";
+import { renderWorkerLatency, type WorkerLatency, workerShare } from "./extras/worker-latency.ts";
 import type { RuntimeResult } from "./extras/wrangler-dev.ts";
 import type { Mode, RunPlan } from "./plan.ts";
 
@@ -133,9 +133,7 @@ function targets(report: RunReport): string[] {
   };
   const [bulkHttp, bulkGraphile] = [enqueue(report.systems.batched[0]), enqueue(report.systems.batched[3])];
   const worker = report.workerLatency.find((row) => row.transport === "http");
-  const workerRate = report.runtime.find((r) => !r.batched && r.path.includes("Neon HTTP"))?.jobsPerSecond;
-  // Claim and complete: the requests an unbatched job costs.
-  const allowed = worker ? worker.health.requestsPerSecond / 2 : undefined;
+  const { allowed, rate: workerRate } = worker ? workerShare(worker, report.runtime) : {};
   const slowest = worker
     ? Math.max(
         ...(["claim", "heartbeat", "complete", "get"] as const).map(

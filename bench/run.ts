@@ -167,7 +167,7 @@ try {
     runtime,
     workerLatency: workerLatencies,
   };
-  // Kept beside the report, so a long run's numbers survive a failure to render them.
+  // The numbers, also in the temp directory: a long run survives a failure to render them.
   writeFileSync(path.join(os.tmpdir(), "leasehold-bench-report.json"), JSON.stringify(report));
   const markdown = renderReport(report);
   mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -96,14 +96,20 @@ export async function workerLatency(
 
 const ms = (value: number) => value.toFixed(1);
 
+type RuntimeRate = { path: string; batched: boolean; consumers: number; jobsPerSecond: number };
+
+/** The unbatched jobs/s `/health` allows on a transport (claim and complete: 2 requests a job), and the rate measured on it. */
+export function workerShare(row: WorkerLatency, runtime: RuntimeRate[]) {
+  const allowed = row.health.requestsPerSecond / 2;
+  const measured = runtime.find(
+    (r) => !r.batched && r.path.includes(row.transport === "http" ? "Neon HTTP" : "WebSocket"),
+  );
+  return { allowed, rate: measured?.jobsPerSecond ?? Number.NaN };
+}
+
 /** The latency table, and each path's unbatched N-client rate against what `/health` allows. */
-export function renderWorkerLatency(
-  rows: WorkerLatency[],
-  runtime: { path: string; batched: boolean; consumers: number; jobsPerSecond: number }[],
-): string[] {
+export function renderWorkerLatency(rows: WorkerLatency[], runtime: RuntimeRate[]): string[] {
   const names = ["health", "create", "get", "claim", "heartbeat", "complete"] as const;
-  // Claim and complete: the requests an unbatched job costs.
-  const requestsPerJob = 2;
   return [
     "### Sequential request latency through `wrangler dev`",
     "",
@@ -117,11 +123,7 @@ export function renderWorkerLatency(
     "| transport | `/health` req/s (clients) | jobs/s allowed (÷ 2 requests per job) | unbatched jobs/s | share | claim p50 ÷ health p50 |",
     "|---|---:|---:|---:|---:|---:|",
     ...rows.map((row) => {
-      const allowed = row.health.requestsPerSecond / requestsPerJob;
-      const measured = runtime.find(
-        (r) => !r.batched && r.path.includes(row.transport === "http" ? "Neon HTTP" : "WebSocket"),
-      );
-      const rate = measured?.jobsPerSecond ?? Number.NaN;
+      const { allowed, rate } = workerShare(row, runtime);
       return `| ${row.transport} | ${Math.round(row.health.requestsPerSecond)} (${row.health.concurrency}) | ${Math.round(allowed)} | ${Math.round(rate)} | ${Math.round((100 * rate) / allowed)}% | ${(row.requests.claim.p50 / row.requests.health.p50).toFixed(1)}× |`;
     }),
     "",

@@ -52,7 +52,6 @@ export function createAgent(
     type: "account",
     permission: "create_agent",
     ids: [principal.accountId],
-    column: sql`${principal.accountId}`,
   } as const;
   return guard(ctx, need, async (grant) => {
     try {

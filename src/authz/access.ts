@@ -56,10 +56,14 @@ export class Access {
     if (rolloutFor(this.deps.config, type) !== "enforce") return sql`TRUE`;
     const { authorizer } = this.deps;
     const principal = this.caller.principal;
+    // One id: the predicate is over that id, not the row's column. Correlated to the row, the edge
+    // lookups may be planned as a hash of every edge the principal holds (each task it created),
+    // built by every statement; over the id they are index probes whatever the statistics say.
+    const over = only?.length === 1 ? sql`${only[0]}::text` : id;
     const predicate =
       !principal && authorizer.statementPredicate
-        ? authorizer.statementPredicate(this.caller.subject, type, permission, id)
-        : await authorizer.predicate(this.principal, type, permission, id, only);
+        ? authorizer.statementPredicate(this.caller.subject, type, permission, over)
+        : await authorizer.predicate(this.principal, type, permission, over, only);
     // Over several rows an in-database chain of EXISTS is probed per row, as lists do (below).
     return only && only.length > 1 && authorizer.lookup ? sql`(SELECT ${predicate})` : predicate;
   }

@@ -14,8 +14,6 @@ export interface Need {
   permission: string;
   /** The ids the statement can touch; absent when it finds its row another way (by name). */
   ids?: readonly string[];
-  /** The id column the predicate is over; `<type>s.id` unless given. */
-  column?: SQL;
 }
 
 export interface Grant {
@@ -37,11 +35,7 @@ export async function guard<T>(
   need: Need,
   verb: (grant: Grant) => Promise<T>,
 ): Promise<T> {
-  // One id: the predicate is over that id, not the row's column. Correlated to the row, the edge
-  // lookups may be planned as a hash of every edge the principal holds (each task a service
-  // account created), built by every statement; over the id each is one index probe.
-  const only = need.ids?.length === 1 ? need.ids[0] : undefined;
-  const column = need.column ?? (only === undefined ? columnOf(need.type) : sql`${only}::text`);
+  const column = columnOf(need.type);
   const allowed = await ctx.access.filter(need.type, need.permission, column, need.ids);
   let acted = need.ids ? [...need.ids] : [];
   const grant: Grant = {
@@ -64,7 +58,7 @@ export async function guardList<T>(
   need: Omit<Need, "ids">,
   verb: (scope: ListScope, acted: (ids: readonly string[]) => void) => Promise<T>,
 ): Promise<T> {
-  const scope = await ctx.access.listScope(need.type, need.permission, need.column ?? columnOf(need.type));
+  const scope = await ctx.access.listScope(need.type, need.permission, columnOf(need.type));
   let acted: string[] = [];
   const result = await verb(scope, (ids) => {
     acted = [...ids];
